@@ -1,0 +1,162 @@
+"""Typed settings of `trainer train`: every option is a CLI flag and an environment variable `TRAINER_<NAME>`.
+
+The fields are grouped the way Hugging Face groups its arguments (model, data, training, output) and the flag names
+are the interface the launcher and users' scripts depend on. Cross-field rules live in validators so a bad
+combination is reported as one line before anything is downloaded.
+"""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from contract.container import SCRATCH_DIR, SETTINGS_ENV_PREFIX
+
+DataFormat = Literal["auto", "csv", "tsv", "jsonl", "parquet"]
+ProgressMode = Literal["auto", "bar", "lines"]
+
+MAX_POSITIONS = 512
+"""BERT-family models have 512 position embeddings; longer --max-length values cannot be honoured."""
+
+
+class ModelArguments(BaseModel):
+    model: str = Field(
+        description="Pretrained model: a Hugging Face Hub id (bert-base-cased), a local save_pretrained folder, "
+        "or such a folder under an s3:// prefix."
+    )
+    labels: list[str] | None = Field(
+        default=None,
+        description="The label set in id order (repeat the flag). Default: inferred from the training data, sorted.",
+    )
+    max_length: int = Field(
+        default=128,
+        ge=8,
+        le=MAX_POSITIONS,
+        description="Truncate token sequences to this length (also capped by the tokenizer's limit).",
+    )
+
+
+class DataArguments(BaseModel):
+    train_data: str = Field(
+        description="Training data: s3://bucket/key, an s3:// prefix of shards, or a local file or folder. "
+        "CSV, TSV, JSON Lines or Parquet."
+    )
+    eval_data: str | None = Field(
+        default=None,
+        description="Evaluation data, same forms as --train-data. Default: split off the training data.",
+    )
+    eval_fraction: float = Field(
+        default=0.1,
+        gt=0.0,
+        lt=1.0,
+        description="Fraction of the training rows held out for evaluation when --eval-data is not given "
+        "(fixed --seed, stratified by label).",
+    )
+    text_column: list[str] = Field(
+        default=["text"],
+        min_length=1,
+        max_length=2,
+        description="Text column; repeat it for sentence pairs (e.g. --text-column '#1 String' --text-column "
+        "'#2 String').",
+    )
+    label_column: str = Field(
+        default="label", min_length=1, description="Label column (integers or strings)."
+    )
+    data_format: DataFormat = Field(
+        default="auto", description="File format; auto picks it from the file extension."
+    )
+    max_train_samples: int | None = Field(
+        default=None,
+        gt=0,
+        description="Use only the first N training rows (after the eval split), for quick runs.",
+    )
+    max_eval_samples: int | None = Field(
+        default=None, gt=0, description="Use only the first N evaluation rows, for quick runs."
+    )
+
+    @field_validator("text_column")
+    @classmethod
+    def _distinct_columns(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("the two --text-column values must differ")
+        if any(not column for column in value):
+            raise ValueError("--text-column must not be empty")
+        return value
+
+
+class TrainingArguments(BaseModel):
+    epochs: int = Field(default=3, gt=0, le=1000, description="Number of passes over the training data.")
+    per_replica_batch_size: int = Field(
+        default=32,
+        gt=0,
+        le=4096,
+        description="Examples per replica (GPU) per step; the global batch is this times the number of replicas.",
+    )
+    learning_rate: float = Field(default=5e-5, gt=0.0, le=1.0, description="Peak learning rate of AdamW.")
+    warmup_ratio: float = Field(
+        default=0.1,
+        ge=0.0,
+        lt=1.0,
+        description="Fraction of all training steps spent warming the learning rate up linearly from 0; "
+        "it then decays linearly to 0.",
+    )
+    weight_decay: float = Field(default=0.01, ge=0.0, lt=1.0, description="AdamW decoupled weight decay.")
+    seed: int = Field(
+        default=42, ge=0, description="Seed for shuffling, the eval split and weight initialization."
+    )
+    cpu_replicas: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="When no GPU is visible, split the CPU into this many logical devices and mirror over them "
+        "(to exercise multi-replica training on a laptop or in CI).",
+    )
+
+
+class OutputArguments(BaseModel):
+    output: str = Field(
+        description="Where the artifacts are published: an s3:// prefix or a local folder. `_SUCCESS` is written "
+        "last."
+    )
+    overwrite: bool = Field(
+        default=False,
+        description="Train and publish again even if the output already holds a completed run (_SUCCESS).",
+    )
+    work_dir: Path = Field(
+        default=Path(SCRATCH_DIR) / "trainer",
+        description="Local scratch folder for downloads and artifacts before upload.",
+    )
+    progress: ProgressMode = Field(
+        default="auto",
+        description="bar: Keras progress bar; lines: one log line every --log-every-steps steps and per epoch "
+        "(readable in kubectl logs); auto: bar in a terminal, lines otherwise.",
+    )
+    log_every_steps: int = Field(default=50, gt=0, description="Steps between progress lines in lines mode.")
+
+
+class TrainSettings(OutputArguments, TrainingArguments, DataArguments, ModelArguments, BaseSettings):
+    """Fine-tune a pretrained Transformer text classifier and publish the artifacts."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=SETTINGS_ENV_PREFIX,
+        cli_kebab_case=True,
+        cli_implicit_flags=True,
+        cli_prog_name="trainer train",
+        cli_hide_none_type=True,
+        protected_namespaces=(),
+        extra="ignore",
+    )
+
+    @model_validator(mode="after")
+    def _labels_distinct(self) -> "TrainSettings":
+        if self.labels is not None:
+            if len(self.labels) < 2:
+                raise ValueError("--labels needs at least two labels")
+            if len(set(self.labels)) != len(self.labels):
+                raise ValueError("--labels must not repeat a label")
+        return self
+
+    @property
+    def is_pair_task(self) -> bool:
+        return len(self.text_column) == 2

@@ -1,0 +1,84 @@
+"""Fetch what a run reads: the pretrained model (Hub id, local folder or s3:// prefix) and the data shards."""
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from transformers import AutoTokenizer, PreTrainedTokenizerBase
+
+from trainer import data
+from trainer.errors import DataError, NotFoundError, UsageError
+from trainer.settings import TrainSettings
+from trainer.storage import Location, Storage
+
+log = logging.getLogger(__name__)
+
+CONFIG_FILE = "config.json"
+"""Every save_pretrained folder has it; its absence means the URI does not point at a model."""
+
+
+def _looks_like_path(model: str) -> bool:
+    return model.startswith(("/", "./", "../", "~", "file://")) or Path(model).exists()
+
+
+def resolve_model(model: str, storage: Storage, dest: Path) -> tuple[Path | str, dict[str, Any]]:
+    """A local folder transformers can load from, or the Hub id itself; plus a record for run.json.
+
+    Air-gapped clusters keep base models in a bucket: an s3:// prefix is downloaded once into `dest`.
+    """
+    if model.startswith("s3://"):
+        loc = Location.parse(model)
+        objects = storage.download(loc, dest)
+        if not (dest / CONFIG_FILE).is_file():
+            raise NotFoundError(
+                f"{model} holds no {CONFIG_FILE}: --model must name a save_pretrained folder (the prefix that "
+                "contains config.json, the weights and the tokenizer files)"
+            )
+        log.info("model: downloaded %d files from %s", len(objects), model)
+        return dest, {
+            "uri": model,
+            "files": [{"name": o.relative, "size": o.size, "etag": o.etag} for o, _ in objects],
+        }
+    if _looks_like_path(model):
+        path = Location.parse(model).path
+        if not path.exists():
+            raise NotFoundError(f"model folder {path} does not exist: fix --model")
+        if not path.is_dir() or not (path / CONFIG_FILE).is_file():
+            raise UsageError(f"{path} is not a save_pretrained folder (no {CONFIG_FILE}): fix --model")
+        return path, {"path": str(path)}
+    return model, {"hub_id": model}
+
+
+def load_tokenizer(model: Path | str) -> PreTrainedTokenizerBase:
+    try:
+        return AutoTokenizer.from_pretrained(str(model))
+    except (OSError, ValueError) as e:
+        first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise NotFoundError(
+            f"cannot load a tokenizer for model '{model}': {first_line} (a Hub id needs network access to "
+            "huggingface.co; offline clusters stage the model in a bucket and pass its s3:// prefix)"
+        ) from e
+
+
+def is_data_file(relative: str) -> bool:
+    """Skip markers and hidden files that sit beside shards (`_SUCCESS`, `.crc`, `_metadata`)."""
+    return not any(part.startswith(("_", ".")) for part in Path(relative).parts)
+
+
+def fetch_data(
+    loc: Location, storage: Storage, dest: Path, settings: TrainSettings, split: str
+) -> tuple[data.Examples, list[dict[str, Any]]]:
+    """Download one object or every shard under a prefix and read them, in name order, as one split."""
+    downloaded = [(info, path) for info, path in storage.download(loc, dest) if is_data_file(info.relative)]
+    if not downloaded:
+        raise DataError(f"{loc} holds no data files (only markers or hidden files): fix --{split}-data")
+    examples = data.read_examples(
+        [(str(info.location), path) for info, path in downloaded],
+        text_columns=settings.text_column,
+        label_column=settings.label_column,
+        data_format=settings.data_format,
+    )
+    log.info("%s data: %d rows from %d file(s) under %s", split, len(examples), len(downloaded), loc)
+    return examples, [
+        {"uri": str(info.location), "size": info.size, "etag": info.etag} for info, _ in downloaded
+    ]
