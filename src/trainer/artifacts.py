@@ -68,12 +68,14 @@ class RunRecord:
     distribution: dict[str, Any] = field(default_factory=dict)
     data: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     model_source: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "status": self.status,
             "started_at": self.started_at,
             "finished_at": self.finished_at,
+            "error": self.error,
             "host": self.host,
             "settings": self.settings,
             "distribution": self.distribution,

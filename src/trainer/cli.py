@@ -25,7 +25,7 @@ TERMINATION_LOG = Path("/dev/termination-log")
 
 
 def _run_train(settings: TrainSettings) -> int:
-    from trainer import distribute, train  # noqa: PLC0415 - TensorFlow loads only once a verb runs
+    from trainer import distribute, train
 
     distribute.configure_devices(settings.cpu_replicas)
     return train.run(settings)

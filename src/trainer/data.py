@@ -137,13 +137,14 @@ def read_examples(
     labels: list[str] = []
     for uri, path in files:
         table = read_table(path, fmt, source=uri)
-        wanted = [*text_columns, *([label_column] if label_column else [])]
-        missing = [c for c in wanted if c not in table.column_names]
+        wanted = [(c, "--text-column") for c in text_columns]
+        if label_column:
+            wanted.append((label_column, "--label-column"))
+        missing = [f"{column!r} ({flag})" for column, flag in wanted if column not in table.column_names]
         if missing:
-            flag = "--label-column" if missing == [label_column] else "--text-column"
             raise DataError(
-                f"{uri} has no column {', '.join(repr(m) for m in missing)}; its columns are "
-                f"{', '.join(repr(c) for c in table.column_names)}: fix {flag}"
+                f"{uri} has no column {', '.join(missing)}; its columns are "
+                f"{', '.join(repr(c) for c in table.column_names)}: fix the flag"
             )
         for column, out in zip(text_columns, texts, strict=True):
             out.extend(_as_strings(table.column(column), column, fill=""))
@@ -187,10 +188,7 @@ def infer_label_map(labels: Sequence[str], explicit: Sequence[str] | None) -> La
     if explicit:
         return LabelMap(tuple(explicit))
     distinct = set(labels)
-    if all(_is_int(label) for label in distinct):
-        names = sorted(distinct, key=int)
-    else:
-        names = sorted(distinct)
+    names = sorted(distinct, key=int) if all(_is_int(label) for label in distinct) else sorted(distinct)
     if len(names) < 2:
         raise DataError(
             f"the training data has {len(names)} distinct label(s) ({', '.join(names) or 'none'}); "
@@ -216,11 +214,8 @@ def split_for_eval(examples: Examples, fraction: float, seed: int) -> tuple[Exam
     for label in sorted(set(examples.labels)):
         idx = np.flatnonzero(labels == label)
         rng.shuffle(idx)
-        n_eval = round(len(idx) * fraction)
-        if len(idx) > 1:
-            n_eval = min(max(n_eval, 1), len(idx) - 1)
-        else:
-            n_eval = 0
+        # At least one row of every label in each split, when the label has two or more.
+        n_eval = min(max(round(len(idx) * fraction), 1), len(idx) - 1) if len(idx) > 1 else 0
         eval_idx.extend(idx[:n_eval].tolist())
         train_idx.extend(idx[n_eval:].tolist())
     if not eval_idx:

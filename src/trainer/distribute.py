@@ -37,8 +37,10 @@ def global_batch_size(per_replica_batch_size: int, replicas: int) -> int:
 
 def describe(strategy: tf.distribute.Strategy) -> dict[str, object]:
     """Strategy facts for logs and run.json."""
-    extended = strategy.extended
-    devices = list(getattr(extended, "worker_devices", ()) or ())
+    try:
+        devices = list(strategy.extended.worker_devices)
+    except RuntimeError:  # the default strategy has no device list: it runs where TensorFlow places ops
+        devices = [(tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU"))[0].name]
     return {
         "strategy": type(strategy).__name__,
         "replicas": strategy.num_replicas_in_sync,

@@ -52,7 +52,7 @@ def build_dataset(
             row["token_type_ids"] = flat_types[start : start + length]
         return row, label
 
-    ds = tf.data.Dataset.from_tensor_slices((row_starts, encoded.lengths, encoded.labels))
+    ds = tf.data.Dataset.from_tensor_slices((row_starts, encoded.lengths, encoded.labels.astype(np.int32)))
     if training:
         ds = ds.shuffle(len(encoded), seed=seed, reshuffle_each_iteration=True)
     ds = ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
@@ -74,7 +74,7 @@ def build_dataset(
     return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
 
 
-def _finish_batch(pad_token_id: int):  # noqa: ANN202 - returns a tf.data map function
+def _finish_batch(pad_token_id: int):
     def finish(features: dict[str, tf.Tensor], labels: tf.Tensor) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
         length = tf.shape(features["input_ids"])[1]
         pad = (-length) % PAD_TO_MULTIPLE_OF

@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from trainer import artifacts, data, distribute, metrics, pipeline
 from trainer.callbacks import EpochTimer, ProgressLines
-from trainer.errors import DataError, UsageError
+from trainer.errors import DataError, TrainerError, UsageError
 from trainer.model import build_classifier, compile_classifier
 from trainer.settings import TrainSettings
 from trainer.sources import fetch_data, load_tokenizer, resolve_model
@@ -73,9 +73,25 @@ def run(settings: TrainSettings, storage: Storage | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="run-", dir=settings.work_dir))
     try:
         _train_and_publish(settings, storage, output, train_uri, eval_uri, record, work)
+    except BaseException as e:
+        _record_failure(storage, output, record, e)
+        raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def _record_failure(
+    storage: Storage, output: Location, record: artifacts.RunRecord, error: BaseException
+) -> None:
+    """Best effort: leave run.json saying why the run stopped; the original error is what the user sees."""
+    record.status = "failed"
+    record.finished_at = artifacts.utc_now()
+    record.error = f"{type(error).__name__}: {error}".splitlines()[0]
+    try:
+        storage.write_bytes(output.join(artifacts.RUN_FILE), json.dumps(record.as_dict(), indent=2).encode())
+    except TrainerError as nested:
+        log.warning("could not record the failure in %s: %s", artifacts.RUN_FILE, nested)
 
 
 def _train_and_publish(

@@ -26,7 +26,9 @@ def write_tiny_bert(dest: Path, words: Iterable[str], *, seed: int = 0, hidden_s
     dest.mkdir(parents=True, exist_ok=True)
     vocab = [*SPECIAL_TOKENS, *sorted({w.lower() for w in words} - set(SPECIAL_TOKENS))]
     (dest / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    tokenizer = BertTokenizerFast(vocab_file=str(dest / "vocab.txt"), do_lower_case=True, model_max_length=128)
+    tokenizer = BertTokenizerFast(
+        vocab_file=str(dest / "vocab.txt"), do_lower_case=True, model_max_length=128
+    )
     tokenizer.save_pretrained(dest)
 
     config = BertConfig(

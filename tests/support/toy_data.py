@@ -9,7 +9,22 @@ TOPICS: dict[str, tuple[str, ...]] = {
     "sports": ("football", "tennis", "goal", "match", "racket", "stadium"),
     "weather": ("rain", "snow", "sunny", "storm", "cloudy", "wind"),
 }
-FILLER = ("the", "a", "today", "we", "saw", "about", "some", "really", "very", "and", "it", "was", "talk", "news")
+FILLER = (
+    "the",
+    "a",
+    "today",
+    "we",
+    "saw",
+    "about",
+    "some",
+    "really",
+    "very",
+    "and",
+    "it",
+    "was",
+    "talk",
+    "news",
+)
 
 
 def vocabulary() -> list[str]:
@@ -23,7 +38,7 @@ def sentences(n: int, *, seed: int, labels: tuple[str, ...] = tuple(TOPICS)) -> 
     for i in range(n):
         label = labels[i % len(labels)]
         words = [rng.choice(FILLER) for _ in range(rng.randint(3, 8))]
-        for _ in range(rng.randint(1, 2)):
+        for _ in range(rng.randint(2, 3)):
             words.insert(rng.randrange(len(words) + 1), rng.choice(TOPICS[label]))
         rows.append((" ".join(words), label))
     rng.shuffle(rows)

@@ -1,0 +1,170 @@
+"""`trainer train` as a subprocess against real S3-compatible servers on loopback: it learns and publishes."""
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from trainer_e2e_helpers import LEARNS, WELL_ABOVE_CHANCE, Staged, run_trainer, stage
+
+from support.s3servers import S3Endpoint
+from support.toy_data import TOPICS
+
+pytestmark = pytest.mark.slow
+
+ARTIFACTS = {
+    "_SUCCESS",
+    "labels.json",
+    "metrics.json",
+    "run.json",
+    "model/config.json",
+    "model/model.safetensors",
+    "model/tokenizer.json",
+    "model/tokenizer_config.json",
+    "model/special_tokens_map.json",
+    "model/vocab.txt",
+}
+
+
+def listing(endpoint: S3Endpoint, output: str) -> dict[str, dict]:
+    bucket, prefix = output.removeprefix("s3://").split("/", 1)
+    objects = endpoint.client().list_objects_v2(Bucket=bucket, Prefix=prefix + "/").get("Contents", [])
+    return {o["Key"].removeprefix(prefix + "/"): o for o in objects}
+
+
+def read_json(endpoint: S3Endpoint, output: str, name: str) -> dict:
+    bucket, prefix = output.removeprefix("s3://").split("/", 1)
+    return json.loads(endpoint.client().get_object(Bucket=bucket, Key=f"{prefix}/{name}")["Body"].read())
+
+
+def test_learns_the_toy_task_with_two_replicas_and_publishes_everything(
+    staged_moto: Staged, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    s3 = staged_moto
+    staged_dir = s3.local_dir
+    output = s3.output("two-replicas")
+    args = [
+        "--model",
+        s3.model,
+        "--train-data",
+        s3.train,
+        "--eval-data",
+        s3.dev,
+        "--text-column",
+        "review",
+        "--label-column",
+        "topic",
+        "--output",
+        output,
+        "--cpu-replicas",
+        "2",
+        *LEARNS,
+    ]
+    result = run_trainer(args, s3.endpoint, tmp_path / "work")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "strategy=MirroredStrategy replicas=2 global_batch=32 (16 per replica x 2)" in result.stderr
+    progress = [line for line in result.stderr.splitlines() if " step " in line and "examples/s=" in line]
+    assert progress and all("eta=" in line and "loss=" in line and "accuracy=" in line for line in progress)
+    assert "\r" not in result.stderr  # no progress bar in a log
+
+    objects = listing(s3.endpoint, output)
+    assert set(objects) == ARTIFACTS
+    assert objects["_SUCCESS"]["LastModified"] >= max(o["LastModified"] for o in objects.values())
+
+    metrics = read_json(s3.endpoint, output, "metrics.json")
+    assert metrics["eval"]["accuracy"] > WELL_ABOVE_CHANCE
+    assert set(metrics["eval"]["per_class"]) == set(TOPICS)
+    assert len(metrics["eval"]["confusion_matrix"]["matrix"]) == 3
+    assert [row["epoch"] for row in metrics["history"]] == list(range(1, 9))
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "train_examples_per_second"} <= set(
+        metrics["history"][0]
+    )
+    assert metrics["throughput"]["global_batch_size"] == 32
+
+    run = read_json(s3.endpoint, output, "run.json")
+    assert run["status"] == "succeeded" and run["finished_at"] >= run["started_at"]
+    assert run["distribution"]["strategy"] == "MirroredStrategy"
+    assert run["distribution"]["replicas"] == 2 and run["distribution"]["global_batch_size"] == 32
+    assert run["data"]["train"] == [
+        {
+            "uri": s3.train,
+            "size": pytest.approx(run["data"]["train"][0]["size"]),
+            "etag": run["data"]["train"][0]["etag"],
+        }
+    ]
+    assert run["data"]["train"][0]["size"] > 0 and run["data"]["train"][0]["etag"]
+    assert run["versions"]["transformers"] == "4.54.1" and run["versions"]["tensorflow"].startswith("2.")
+    assert run["settings"]["output"] == output
+    assert "AWS_SECRET_ACCESS_KEY" not in json.dumps(run) and s3.endpoint.secret_key not in json.dumps(run)
+    assert read_json(s3.endpoint, output, "labels.json") == sorted(TOPICS)
+
+    # The published model loads and predicts with nothing but transformers.
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    bucket, prefix = output.removeprefix("s3://").split("/", 1)
+    for key in objects:
+        if key.startswith("model/"):
+            s3.endpoint.client().download_file(
+                bucket, f"{prefix}/{key}", str(model_dir / key.removeprefix("model/"))
+            )
+    from transformers import AutoTokenizer, TFAutoModelForSequenceClassification
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = TFAutoModelForSequenceClassification.from_pretrained(model_dir)
+    dev = [line.rsplit(",", 1) for line in (staged_dir / "dev.csv").read_text().splitlines()[1:]]
+    logits = model(tokenizer([text for text, _ in dev], padding=True, return_tensors="tf")).logits.numpy()
+    predicted = [model.config.id2label[i] for i in np.argmax(logits, axis=-1)]
+    accuracy = np.mean([p == label for p, (_, label) in zip(predicted, dev, strict=True)])
+    assert accuracy == pytest.approx(
+        metrics["eval"]["accuracy"], abs=1e-6
+    )  # the published model is the trained one
+
+    # A rerun after success is a no-op: nothing retrained, nothing republished.
+    again = run_trainer(args, s3.endpoint, tmp_path / "work")
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "already holds a completed run (_SUCCESS): nothing to do" in again.stderr
+    assert listing(s3.endpoint, output)["run.json"]["ETag"] == objects["run.json"]["ETag"]
+
+
+def test_seaweedfs_prefix_of_jsonl_shards_with_a_held_out_split(
+    seaweed_s3: S3Endpoint, tiny_bert: Path, tmp_path: Path
+) -> None:
+    s3 = stage(seaweed_s3, tiny_bert, tmp_path)
+    client = seaweed_s3.client()
+    from support.toy_data import sentences
+
+    rows = sentences(400, seed=5)
+    for shard in range(4):
+        body = "".join(json.dumps({"text": t, "label": label}) + "\n" for t, label in rows[shard::4])
+        client.put_object(Bucket=s3.bucket, Key=f"shards/part-{shard:05d}.jsonl", Body=body.encode())
+    client.put_object(Bucket=s3.bucket, Key="shards/_SUCCESS", Body=b"")
+    output = f"s3://{s3.bucket}/runs/shards"
+    result = run_trainer(
+        [
+            "--model",
+            s3.model,
+            "--train-data",
+            f"s3://{s3.bucket}/shards",
+            "--eval-fraction",
+            "0.2",
+            "--output",
+            output,
+            *LEARNS,
+        ],
+        seaweed_s3,
+        tmp_path / "work",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "train data: 400 rows from 4 file(s)" in result.stderr
+    split = re.search(r"data: (\d+) training rows, (\d+) evaluation rows, 3 labels", result.stderr)
+    assert split is not None
+    n_train, n_eval = int(split[1]), int(split[2])
+    assert n_train + n_eval == 400 and abs(n_eval - 80) <= 2  # 20% of each label, rounded
+    assert "strategy=_DefaultDistributionStrategy replicas=1 global_batch=16" in result.stderr
+    assert set(listing(seaweed_s3, output)) == ARTIFACTS
+    metrics = read_json(seaweed_s3, output, "metrics.json")
+    assert metrics["rows"] == {"train": n_train, "eval": n_eval}
+    assert metrics["eval"]["accuracy"] > WELL_ABOVE_CHANCE
+    assert len(read_json(seaweed_s3, output, "run.json")["data"]["train"]) == 4
+    assert list((tmp_path / "work").iterdir()) == []  # scratch space is cleaned up

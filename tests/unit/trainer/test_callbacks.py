@@ -1,0 +1,41 @@
+import logging
+
+import pytest
+
+from trainer.callbacks import ProgressLines, format_duration
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_progress_lines_every_n_steps_and_per_epoch(caplog: pytest.LogCaptureFixture) -> None:
+    clock = FakeClock()
+    progress = ProgressLines(epochs=2, steps_per_epoch=4, global_batch_size=32, every_steps=2, clock=clock)
+    caplog.set_level(logging.INFO, logger="trainer.progress")
+    progress.on_train_begin()
+    progress.on_epoch_begin(0)
+    for step in range(4):
+        clock.now += 0.5
+        progress.on_train_batch_end(step, {"loss": 0.5, "accuracy": 0.75})
+    progress.on_epoch_end(0, {"loss": 0.5, "accuracy": 0.75, "val_loss": 0.4, "val_accuracy": 0.8})
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == [
+        "epoch 1/2 step 2/4 accuracy=0.7500 loss=0.5000 examples/s=64.0 eta=0:00:03",
+        "epoch 1/2 step 4/4 accuracy=0.7500 loss=0.5000 examples/s=64.0 eta=0:00:02",
+        "epoch 1/2 done in 0:00:02 accuracy=0.7500 loss=0.5000 val_accuracy=0.8000 val_loss=0.4000",
+    ]
+
+
+def test_progress_rejects_a_non_positive_interval() -> None:
+    with pytest.raises(ValueError, match="every_steps must be positive"):
+        ProgressLines(epochs=1, steps_per_epoch=1, global_batch_size=1, every_steps=0)
+
+
+def test_format_duration() -> None:
+    assert format_duration(3725.4) == "1:02:05"
+    assert format_duration(-3) == "0:00:00"

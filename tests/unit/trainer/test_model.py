@@ -1,0 +1,84 @@
+"""The model as compiled for training: loss from logits, warmup schedule, Hub-format checkpoints."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from trainer.data import LabelMap
+from trainer.distribute import make_strategy
+from trainer.model import build_classifier, compile_classifier
+
+LABELS = LabelMap(("food", "sports", "weather"))
+
+
+def compiled(tiny_bert: Path, total_steps: int = 100, warmup_ratio: float = 0.1, learning_rate: float = 1e-3):
+    model = build_classifier(tiny_bert, LABELS)
+    compile_classifier(
+        model,
+        learning_rate=learning_rate,
+        total_steps=total_steps,
+        warmup_ratio=warmup_ratio,
+        weight_decay=0.01,
+    )
+    return model
+
+
+def batch() -> tuple[dict[str, tf.Tensor], tf.Tensor]:
+    ids = tf.constant([[2, 10, 11, 3, 0, 0, 0, 0], [2, 12, 3, 0, 0, 0, 0, 0]], tf.int32)
+    return {"input_ids": ids, "attention_mask": tf.cast(ids != 0, tf.int32)}, tf.constant([0, 2])
+
+
+def test_the_loss_sees_logits(tiny_bert: Path) -> None:
+    model = compiled(tiny_bert)
+    x, y = batch()
+    logits = model(x, training=False).logits.numpy()
+    # The classifier head is linear: its outputs are not probabilities.
+    assert not np.allclose(logits.sum(axis=-1), 1.0)
+    loss = model.evaluate(tf.data.Dataset.from_tensors((x, y)), verbose=0, return_dict=True)["loss"]
+    from_logits = tf.keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True).numpy().mean()
+    as_probabilities = (
+        tf.keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=False).numpy().mean()
+    )
+    assert loss == pytest.approx(from_logits, rel=1e-5)
+    assert abs(loss - as_probabilities) > 1e-3
+
+
+def test_learning_rate_warms_up_linearly_then_decays_to_zero(tiny_bert: Path) -> None:
+    model = compiled(tiny_bert, total_steps=100, warmup_ratio=0.1)
+    schedule = model.optimizer.learning_rate
+    rates = [float(schedule(step)) for step in (0, 5, 10, 55, 100)]
+    assert rates[0] == pytest.approx(0.0, abs=1e-9)
+    assert rates[1] == pytest.approx(5e-4)
+    assert rates[2] == pytest.approx(1e-3)
+    assert rates[3] == pytest.approx(5e-4)
+    assert rates[4] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_hub_format_checkpoint_loads_its_body_and_gets_a_new_head(tiny_bert: Path) -> None:
+    """PyTorch-named model.safetensors, as most Hub models ship (broken in transformers >= 4.55)."""
+    from safetensors import safe_open
+
+    with safe_open(str(tiny_bert / "model.safetensors"), "np") as f:
+        assert f.metadata() == {"format": "pt"}
+        stored = f.get_tensor("embeddings.word_embeddings.weight")
+    model = build_classifier(tiny_bert, LABELS)
+    model(batch()[0])
+    embeddings = next(w for w in model.weights if "word_embeddings" in w.name)
+    np.testing.assert_array_equal(embeddings.numpy(), stored)
+    assert model.config.id2label == {0: "food", 1: "sports", 2: "weather"}
+    assert model.config.num_labels == 3
+
+
+def test_fit_under_two_replicas_learns_a_batch(tiny_bert: Path) -> None:
+    strategy = make_strategy()
+    assert strategy.num_replicas_in_sync == 2
+    with strategy.scope():
+        model = compiled(tiny_bert, total_steps=60, warmup_ratio=0.0, learning_rate=5e-3)
+    one_batch = tf.data.Dataset.from_tensors(batch())
+    before = model.evaluate(one_batch, verbose=0, return_dict=True)["loss"]
+    model.fit(one_batch.repeat(60), epochs=1, verbose=0)
+    after = model.evaluate(one_batch, verbose=0, return_dict=True)
+    assert after["loss"] < before / 2
+    assert after["accuracy"] == 1.0
