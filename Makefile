@@ -10,14 +10,17 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat uv.lock pyproject.toml | cksum | cut -d' ' -f1)
 MODEL_DIR := .cache/models/all-MiniLM-L6-v2
 
-.PHONY: help install test lint format demo bench clean
+BENCH_DATA ?= ../shared/data/sst2
+
+.PHONY: help install test lint format demo bench bench-s3 clean
 
 help:
 	@echo "make install  create .venv with the trainer, the launcher and the dev tools (from uv.lock)"
 	@echo "make demo     train a classifier end to end against a local S3 server, on CPU, offline"
 	@echo "make test     run the test suite"
 	@echo "make lint     ruff and hadolint"
-	@echo "make bench    S3 I/O benchmark (not part of the tests)"
+	@echo "make bench    trainer vs the seed-style recipe on BENCH_DATA (default ../shared/data/sst2); not a test"
+	@echo "make bench-s3 object-storage throughput vs plain boto3"
 
 $(UV):
 	python3 -m venv $(TOOLS)
@@ -49,7 +52,10 @@ format: $(STAMP)
 demo: $(STAMP) $(MODEL_DIR)/config.json
 	$(PY) demo/run_demo.py --model-dir $(MODEL_DIR)
 
-bench: $(STAMP)
+bench: $(STAMP) $(MODEL_DIR)/config.json
+	$(PY) benchmarks/bench_train.py --data $(BENCH_DATA) --model $(MODEL_DIR)
+
+bench-s3: $(STAMP)
 	$(PY) benchmarks/s3_io.py
 
 clean:

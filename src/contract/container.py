@@ -3,8 +3,11 @@
 TRAINER_EXECUTABLE = "trainer"
 """Console script installed in the image (also the image's ENTRYPOINT)."""
 
-VERBS = ("train",)
-"""Trainer sub-commands the launcher can run."""
+VERBS = ("train", "evaluate", "predict", "export")
+"""Trainer sub-commands the launcher can run; a first trainer argument naming one selects it."""
+
+DEFAULT_VERB = "train"
+"""The sub-command a Job runs when the trainer arguments do not start with a verb."""
 
 OUTPUT_FLAG = "--output"
 """The trainer flag naming where artifacts are published; `launcher status` reports it as the artifact URI."""
@@ -24,3 +27,17 @@ S3_CREDENTIAL_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION
 
 S3_ENDPOINT_ENV = "AWS_ENDPOINT_URL_S3"
 """boto3 reads the S3 endpoint (MinIO, Ceph, R2, ...) from this variable."""
+
+WORKER_PORT = 2222
+"""Port TensorFlow's gRPC server listens on in a multi-node run: Kubeflow TFJob's default (`tfjob-port`, 2222), so
+the same images and network policies work under either. Declared on the pod; peers connect to it pod to pod."""
+
+WORKER_PORT_NAME = "tf-worker"
+"""Name of that container port (an IANA_SVC_NAME: at most 15 characters)."""
+
+WORKER_HOSTS_ENV = f"{SETTINGS_ENV_PREFIX}WORKER_HOSTS"
+"""Comma-separated `host:port` of every worker in index order; with Kubernetes' JOB_COMPLETION_INDEX the trainer
+builds TF_CONFIG from it (the launcher sets it on an Indexed Job's pods)."""
+
+JOB_COMPLETION_INDEX_ENV = "JOB_COMPLETION_INDEX"
+"""Set by Kubernetes on every pod of an Indexed Job (batch/v1, completionMode Indexed): the pod's index."""

@@ -1,7 +1,8 @@
 """`launcher`: render, submit and follow training Jobs on Kubernetes.
 
 This is the one place that parses the command line, prints errors (one line on stderr) and picks the exit code
-(see `launcher.errors` for the table). Everything after a bare `--` is passed verbatim to `trainer train`.
+(see `launcher.errors` for the table). Everything after a bare `--` is passed verbatim to the trainer: to
+`trainer train`, or to the verb it starts with (`-- evaluate --model ...`, `-- predict ...`, `-- export ...`).
 """
 
 import argparse

@@ -102,7 +102,10 @@ class Cluster:
     def create(self, manifest: manifests.Manifest, dry_run: bool = False) -> dict[str, Any]:
         """Create one manifest (`dry_run`: the server validates and admits it but stores nothing)."""
         kind, name = manifest["kind"], manifest["metadata"]["name"]
-        creators: dict[str, Callable[..., Any]] = {"Job": self.batch.create_namespaced_job}
+        creators: dict[str, Callable[..., Any]] = {
+            "Job": self.batch.create_namespaced_job,
+            "Service": self.core.create_namespaced_service,  # a multi-node run's headless Service
+        }
         with self._errors(f"create {kind} {name}", f"{kind.lower()} {name}"):
             created = creators[kind](
                 self.namespace,

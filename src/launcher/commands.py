@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
-from launcher import manifests, names, views
+from contract import container
+from launcher import manifests, multinode, names, views
 from launcher.errors import JobFailedError, NotFoundError, WaitTimeoutError
 from launcher.settings import JobSettings
 from launcher.status import JobPhase, pod_summary, summarize
@@ -47,11 +48,23 @@ def _model_arg(trainer_args: Sequence[str]) -> str:
     return names.DEFAULT_PREFIX
 
 
+def _name_prefix(trainer_args: Sequence[str]) -> str:
+    """Train runs are named after the base model; other verbs after their verb and the trained run."""
+    verb, _ = manifests.split_verb(trainer_args)
+    model = _model_arg(trainer_args)
+    if verb == container.DEFAULT_VERB:
+        return model
+    parts = [p for p in model.rstrip("/").split("/") if p]
+    if len(parts) > 1 and parts[-1] == "model":  # a run's model/ folder: name it after the run
+        parts = parts[:-1]
+    return f"{verb}-{names.sanitize(parts[-1]) if parts else ''}"
+
+
 def plan(
     settings: JobSettings, trainer_args: Sequence[str], namespace: str | None
 ) -> list[manifests.Manifest]:
     """The manifests of a run; the name is generated from the model when not given."""
-    name = settings.name or names.generate(_model_arg(trainer_args))
+    name = settings.name or names.generate(_name_prefix(trainer_args))
     return manifests.render(settings, trainer_args, name, namespace)
 
 
@@ -91,7 +104,11 @@ def submit(
             cluster.wait_deleted(name, DELETE_TIMEOUT_SECONDS, options.poll_interval)
         except NotFoundError:
             pass
-    created = [cluster.create(manifest, dry_run=server_dry_run) for manifest in planned]
+    created: list[dict[str, Any]] = []
+    for manifest in planned:
+        # A multi-node run's Service is owned by its Job (created first), so deleting the Job removes it too.
+        owned = multinode.owned_by(manifest, created[0]) if created else manifest
+        created.append(cluster.create(owned, dry_run=server_dry_run))
     if server_dry_run:
         io.out.write(manifests.to_yaml(created))
         io.note(f"job {name} validated by the API server (dry run: nothing was created)")

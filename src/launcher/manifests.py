@@ -60,12 +60,24 @@ def output_uri(trainer_args: Sequence[str], env: dict[str, str] | None = None) -
     return (env or {}).get(TRAINER_OUTPUT_ENV)
 
 
+def split_verb(trainer_args: Sequence[str]) -> tuple[str, list[str]]:
+    """The trainer verb and its flags: a first argument naming a verb selects it, else `train`."""
+    if trainer_args and trainer_args[0] in container.VERBS:
+        return trainer_args[0], list(trainer_args[1:])
+    return container.DEFAULT_VERB, list(trainer_args)
+
+
 def check_trainer_args(trainer_args: Sequence[str], env: dict[str, str] | None = None) -> str:
     """Return the artifact URI; UsageError if the trainer arguments cannot work."""
-    if trainer_args and trainer_args[0] in (container.TRAINER_EXECUTABLE, *container.VERBS):
+    if trainer_args and trainer_args[0] == container.TRAINER_EXECUTABLE:
         raise UsageError(
-            f"trainer arguments start with {trainer_args[0]!r}: pass only the flags after `--` "
-            f"(the Job runs `{container.TRAINER_EXECUTABLE} {container.VERBS[0]}` itself)"
+            f"trainer arguments start with {trainer_args[0]!r}: pass only the verb and flags after `--` "
+            f"(the Job runs `{container.TRAINER_EXECUTABLE}` itself)"
+        )
+    if trainer_args and not trainer_args[0].startswith("-") and trainer_args[0] not in container.VERBS:
+        raise UsageError(
+            f"unknown trainer verb {trainer_args[0]!r}: start the trainer arguments with one of "
+            f"{', '.join(container.VERBS)} (default {container.DEFAULT_VERB}) or with a flag"
         )
     uri = output_uri(trainer_args, env)
     if not uri:
@@ -100,12 +112,14 @@ def _resources(settings: JobSettings) -> dict[str, Any]:
 
 
 def build_container(settings: JobSettings, trainer_args: Sequence[str]) -> dict[str, Any]:
-    """The trainer container: `trainer train <args>` with resources, env, mounts and a locked-down context."""
+    """The trainer container: `trainer <verb> <flags>` (verb: train unless the arguments start with one) with
+    resources, env, mounts and a locked-down context."""
+    verb, flags = split_verb(trainer_args)
     spec: dict[str, Any] = {
         "name": CONTAINER_NAME,
         "image": settings.image,
         "command": [container.TRAINER_EXECUTABLE],
-        "args": [container.VERBS[0], *trainer_args],
+        "args": [verb, *flags],
         "resources": _resources(settings),
         "volumeMounts": [
             {"name": SHM_VOLUME, "mountPath": SHM_PATH},
@@ -137,6 +151,8 @@ def build_pod_spec(settings: JobSettings, trainer_args: Sequence[str]) -> dict[s
     spec: dict[str, Any] = {
         # Never: a failed trainer makes a new pod, so podFailurePolicy sees its exit code and logs survive.
         "restartPolicy": "Never",
+        # On SIGTERM the trainer checkpoints at the next step and exits 75 (retryable); this is its time to do so.
+        "terminationGracePeriodSeconds": settings.termination_grace_period_seconds,
         "automountServiceAccountToken": False,
         "securityContext": {
             "runAsNonRoot": True,
@@ -209,7 +225,12 @@ def build_job(
 def render(
     settings: JobSettings, trainer_args: Sequence[str], name: str, namespace: str | None = None
 ) -> list[Manifest]:
-    """Every manifest of a run, in creation order (today: the Job)."""
+    """Every manifest of a run, in creation order: the Job (with `--nodes` 2 or more: the Indexed Job, then its
+    headless Service)."""
+    if settings.nodes > 1:
+        from launcher import multinode  # builds on this module's Job
+
+        return multinode.render(settings, trainer_args, name, namespace)
     return [build_job(settings, trainer_args, name, namespace)]
 
 

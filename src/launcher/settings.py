@@ -120,6 +120,19 @@ class JobSettings(_Base):
     annotations: KeyValues = Field({}, description="extra annotation KEY=VALUE on the Job (repeatable)")
     env: KeyValues = Field({}, description="extra environment variable KEY=VALUE (repeatable; no secrets)")
     backoff_limit: int = Field(3, ge=0, description="retries after a retryable failure")
+    nodes: int = Field(
+        1,
+        ge=1,
+        le=512,
+        description="nodes (pods) to train on together, each with --gpus GPUs: 2 or more renders an Indexed Job "
+        "and a headless Service, and the trainer runs MultiWorkerMirroredStrategy",
+    )
+    termination_grace_period_seconds: int = Field(
+        120,
+        ge=0,
+        description="time between SIGTERM (preemption, eviction, delete) and SIGKILL: the trainer uses it to "
+        "finish the current step and upload a checkpoint",
+    )
     active_deadline_seconds: int | None = Field(
         None, gt=0, description="fail the Job after this many seconds"
     )

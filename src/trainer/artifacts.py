@@ -9,6 +9,7 @@
 """
 
 import json
+import logging
 import platform
 import socket
 from dataclasses import dataclass, field
@@ -16,6 +17,10 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from trainer.storage import Location, Storage
+
+log = logging.getLogger(__name__)
 
 MODEL_DIR = "model"
 LABELS_FILE = "labels.json"
@@ -69,6 +74,7 @@ class RunRecord:
     data: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     model_source: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    attempts: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -76,6 +82,7 @@ class RunRecord:
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "error": self.error,
+            "attempts": self.attempts,
             "host": self.host,
             "settings": self.settings,
             "distribution": self.distribution,
@@ -83,3 +90,23 @@ class RunRecord:
             "data": self.data,
             "versions": self.versions,
         }
+
+
+def already_published(storage: Storage, output: Location, *, overwrite: bool, what: str) -> bool:
+    """True when `output` holds `_SUCCESS` and no --overwrite: the verb then does nothing and exits 0, so a Job
+    retried after success never redoes or clobbers published work. With --overwrite the old marker goes first,
+    so it cannot vouch for an output being replaced."""
+    success = output.join(SUCCESS_MARKER)
+    if not storage.exists(success):
+        return False
+    if not overwrite:
+        log.info(
+            "%s already holds %s (%s): nothing to do; pass --overwrite to run again",
+            output,
+            what,
+            SUCCESS_MARKER,
+        )
+        return True
+    log.info("--overwrite: removing %s before running again", success)
+    storage.delete_prefix(success)
+    return False

@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 from pydantic_settings import CliApp, SettingsError
@@ -17,6 +18,7 @@ from contract.container import SETTINGS_ENV_PREFIX
 from contract.exit_codes import DESCRIPTIONS, ExitCode
 from trainer.errors import TrainerError
 from trainer.settings import TrainSettings
+from trainer.verb_settings import EvaluateSettings, ExportSettings, PredictSettings
 
 log = logging.getLogger("trainer")
 
@@ -31,11 +33,44 @@ def _run_train(settings: TrainSettings) -> int:
     return train.run(settings)
 
 
-VERBS: dict[str, tuple[type[TrainSettings], Callable[[TrainSettings], int], str]] = {
+def _run_evaluate(settings: EvaluateSettings) -> int:
+    from trainer import evaluate  # splits the CPU (--cpu-replicas) itself, once the inputs proved usable
+
+    return evaluate.run(settings)
+
+
+def _run_predict(settings: PredictSettings) -> int:
+    from trainer import predict  # splits the CPU (--cpu-replicas) itself, once the inputs proved usable
+
+    return predict.run(settings)
+
+
+def _run_export(settings: ExportSettings) -> int:
+    from trainer import export
+
+    return export.run(settings)
+
+
+VERBS: dict[str, tuple[type[Any], Callable[[Any], int], str]] = {
     "train": (
         TrainSettings,
         _run_train,
         "Fine-tune a pretrained Transformer classifier and publish the artifacts.",
+    ),
+    "evaluate": (
+        EvaluateSettings,
+        _run_evaluate,
+        "Measure a trained model on labelled data: metrics.json and confusion_matrix.png.",
+    ),
+    "predict": (
+        PredictSettings,
+        _run_predict,
+        "Classify every row of a file or prefix of any size, streamed; JSON Lines out, in input order.",
+    ),
+    "export": (
+        ExportSettings,
+        _run_export,
+        "Write a TensorFlow SavedModel with a serving signature, tokenizer files beside it.",
     ),
 }
 

@@ -23,21 +23,35 @@ def steps_per_epoch(num_rows: int, global_batch_size: int, *, drop_remainder: bo
     return math.ceil(num_rows / global_batch_size)
 
 
+def epoch_order(
+    num_rows: int, global_batch_size: int, *, seed: int, epoch: int, skip_steps: int = 0
+) -> np.ndarray:
+    """The rows of one training epoch, in order: a permutation drawn from `(seed, epoch)` alone.
+
+    Because the order depends on nothing but the seed and the epoch number (not on how often a dataset was
+    iterated in this process), a run resumed at step `skip_steps` of an epoch trains exactly the batches the
+    interrupted run had not reached. The last partial batch is dropped so every step splits evenly over replicas.
+    """
+    steps = steps_per_epoch(num_rows, global_batch_size, drop_remainder=True)
+    order = np.random.default_rng([seed, epoch]).permutation(num_rows)[: steps * global_batch_size]
+    return order[skip_steps * global_batch_size :]
+
+
 def build_dataset(
     encoded: Encoded,
     *,
     global_batch_size: int,
-    training: bool,
-    seed: int,
+    order: np.ndarray | None = None,
     pad_token_id: int = 0,
     shard_policy: tf.data.experimental.AutoShardPolicy = tf.data.experimental.AutoShardPolicy.OFF,
 ) -> tf.data.Dataset:
     """A dataset of `({"input_ids", "attention_mask"[, "token_type_ids"]}, labels)` batches.
 
-    Training data is reshuffled every epoch (seeded) and drops the last partial batch so every step splits evenly
-    across replicas; evaluation data keeps order and every row. `shard_policy` is set explicitly: OFF when one
-    worker feeds all its replicas (MirroredStrategy splits each global batch), DATA or FILE for several workers.
+    With `order` (training: see `epoch_order`), rows come in that order in full batches; without it (evaluation,
+    prediction), every row in its original order. `shard_policy` is set explicitly: OFF when one worker feeds all
+    its replicas (MirroredStrategy splits each global batch), DATA or FILE for several workers.
     """
+    training = order is not None
     row_starts = np.concatenate([[0], np.cumsum(encoded.lengths)[:-1]]).astype(np.int64)
     flat_ids = tf.constant(encoded.input_ids, dtype=tf.int32)
     flat_types = (
@@ -52,9 +66,10 @@ def build_dataset(
             row["token_type_ids"] = flat_types[start : start + length]
         return row, label
 
-    ds = tf.data.Dataset.from_tensor_slices((row_starts, encoded.lengths, encoded.labels.astype(np.int32)))
-    if training:
-        ds = ds.shuffle(len(encoded), seed=seed, reshuffle_each_iteration=True)
+    rows = order if order is not None else np.arange(len(encoded))
+    ds = tf.data.Dataset.from_tensor_slices(
+        (row_starts[rows], encoded.lengths[rows], encoded.labels[rows].astype(np.int32))
+    )
     ds = ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     padded_shapes = {"input_ids": [None], "length": []}
     padding_values = {"input_ids": tf.constant(pad_token_id, tf.int32), "length": tf.constant(0, tf.int32)}

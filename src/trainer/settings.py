@@ -114,6 +114,37 @@ class TrainingArguments(BaseModel):
     )
 
 
+class CheckpointArguments(BaseModel):
+    checkpoint_every_steps: int = Field(
+        default=200,
+        ge=0,
+        description="Also checkpoint every N optimizer steps within an epoch (0: only at epoch ends). "
+        "Checkpoints go to <output>/checkpoints/ and a rerun with the same output resumes from the newest.",
+    )
+    keep_checkpoints: int = Field(
+        default=2, ge=1, le=100, description="How many complete checkpoints to keep."
+    )
+    restart: bool = Field(
+        default=False,
+        description="Discard the checkpoints under the output and train from the start.",
+    )
+
+
+class DistributionArguments(BaseModel):
+    worker_hosts: str | None = Field(
+        default=None,
+        description="Multi-node: every worker's host:port, comma-separated, in index order; with Kubernetes' "
+        "JOB_COMPLETION_INDEX the trainer builds TF_CONFIG from it (a TF_CONFIG already set wins). "
+        "The launcher sets it for --nodes N.",
+    )
+    peer_timeout_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        description="Multi-node: how long a worker waits for all the others to start before it exits with the "
+        "retryable code 75, naming the ones it waited for.",
+    )
+
+
 class OutputArguments(BaseModel):
     output: str = Field(
         description="Where the artifacts are published: an s3:// prefix or a local folder. `_SUCCESS` is written "
@@ -135,7 +166,15 @@ class OutputArguments(BaseModel):
     log_every_steps: int = Field(default=50, gt=0, description="Steps between progress lines in lines mode.")
 
 
-class TrainSettings(OutputArguments, TrainingArguments, DataArguments, ModelArguments, BaseSettings):
+class TrainSettings(
+    OutputArguments,
+    DistributionArguments,
+    CheckpointArguments,
+    TrainingArguments,
+    DataArguments,
+    ModelArguments,
+    BaseSettings,
+):
     """Fine-tune a pretrained Transformer text classifier and publish the artifacts."""
 
     model_config = SettingsConfigDict(

@@ -6,9 +6,11 @@ settings -> fetch model and data -> labels, split, tokenize -> tf.data -> strate
 
 import json
 import logging
+import os
 import shutil
-import sys
+import signal
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +19,20 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from trainer import artifacts, data, distribute, metrics, pipeline
-from trainer.callbacks import EpochTimer, ProgressLines
-from trainer.errors import DataError, TrainerError, UsageError
+from trainer import (
+    artifacts,
+    cluster_spec,
+    data,
+    distribute,
+    export,
+    fitting,
+    inference,
+    metrics,
+    pipeline,
+    reports,
+)
+from trainer.checkpoints import CheckpointManager, Position
+from trainer.errors import DataError, RetryableError, TrainerError
 from trainer.model import build_classifier, compile_classifier
 from trainer.settings import TrainSettings
 from trainer.sources import fetch_data, load_tokenizer, resolve_model
@@ -53,56 +66,97 @@ def run(settings: TrainSettings, storage: Storage | None = None) -> int:
     output = Location.parse(settings.output)
     train_uri = Location.parse(settings.train_data)
     eval_uri = Location.parse(settings.eval_data) if settings.eval_data else None
-    success = output.join(artifacts.SUCCESS_MARKER)
-    if storage.exists(success):
-        if not settings.overwrite:
-            log.info(
-                "%s already holds a completed run (%s): nothing to do; pass --overwrite to train again",
-                output,
-                artifacts.SUCCESS_MARKER,
-            )
-            return 0
-        log.info("--overwrite: removing %s before training again", success)
-        storage.delete_prefix(success)
+    if artifacts.already_published(storage, output, overwrite=settings.overwrite, what="a completed run"):
+        return 0
+
+    # Before any other TensorFlow op (MultiWorkerMirroredStrategy requires it); waits for the other workers.
+    cluster = cluster_spec.resolve_cluster(os.environ, settings.worker_hosts)
+    strategy = distribute.make_strategy(cluster, peer_timeout_seconds=settings.peer_timeout_seconds)
+    chief = distribute.is_chief(strategy)
 
     record = artifacts.RunRecord(settings=settings.model_dump(mode="json"))
+    record.attempts = [
+        *_previous_attempts(storage, output),
+        {"started_at": record.started_at, "host": record.host, "status": "running", "resumed_from": None},
+    ]
     # Written first so a missing bucket or a read-only credential fails now, not after hours of training.
-    storage.write_bytes(output.join(artifacts.RUN_FILE), json.dumps(record.as_dict(), indent=2).encode())
+    if chief:  # only the chief writes under the output
+        _write_record(storage, output, record)
 
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="run-", dir=settings.work_dir))
+    stop = threading.Event()
+    previous_handler = signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     try:
-        _train_and_publish(settings, storage, output, train_uri, eval_uri, record, work)
+        _train_and_publish(settings, storage, output, train_uri, eval_uri, record, work, stop, strategy)
     except BaseException as e:
-        _record_failure(storage, output, record, e)
+        if chief:
+            _record_failure(storage, output, record, e)
         raise
     finally:
+        signal.signal(signal.SIGTERM, previous_handler)
         shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+class PreemptedError(RetryableError):
+    """SIGTERM: the state is checkpointed; the same command resumes."""
+
+
+def _previous_attempts(storage: Storage, output: Location) -> list[dict[str, Any]]:
+    """Attempts recorded by earlier runs on this output (a Job's retries), so run.json tells the whole story."""
+    location = output.join(artifacts.RUN_FILE)
+    if not storage.exists(location):
+        return []
+    try:
+        attempts = list(json.loads(storage.read_bytes(location)).get("attempts", []))
+    except (ValueError, AttributeError):
+        log.warning("ignoring an unreadable %s from an earlier attempt", location)
+        return []
+    for attempt in attempts:
+        if attempt.get("status") == "running":  # it never recorded an end: killed (SIGKILL, OOM, node lost)
+            attempt["status"] = "interrupted"
+    return attempts
+
+
+def _write_record(storage: Storage, output: Location, record: artifacts.RunRecord) -> None:
+    storage.write_bytes(output.join(artifacts.RUN_FILE), json.dumps(record.as_dict(), indent=2).encode())
 
 
 def _record_failure(
     storage: Storage, output: Location, record: artifacts.RunRecord, error: BaseException
 ) -> None:
     """Best effort: leave run.json saying why the run stopped; the original error is what the user sees."""
-    record.status = "failed"
+    record.status = "preempted" if isinstance(error, PreemptedError) else "failed"
     record.finished_at = artifacts.utc_now()
     record.error = f"{type(error).__name__}: {error}".splitlines()[0]
+    record.attempts[-1].update(ended_at=record.finished_at, status=record.status, error=record.error)
     try:
-        storage.write_bytes(output.join(artifacts.RUN_FILE), json.dumps(record.as_dict(), indent=2).encode())
+        _write_record(storage, output, record)
     except TrainerError as nested:
         log.warning("could not record the failure in %s: %s", artifacts.RUN_FILE, nested)
 
 
-def _train_and_publish(
+@dataclass(frozen=True)
+class Prepared:
+    """Everything training needs from the inputs: the base model, tokenizer, splits and their token ids."""
+
+    model_path: Path | str
+    tokenizer: Any
+    splits: Splits
+    train: data.Encoded
+    eval: data.Encoded
+    max_length: int
+
+
+def _prepare(
     settings: TrainSettings,
     storage: Storage,
-    output: Location,
     train_uri: Location,
     eval_uri: Location | None,
     record: artifacts.RunRecord,
     work: Path,
-) -> None:
+) -> Prepared:
     model_path, record.model_source = resolve_model(settings.model, storage, work / "base-model")
     tokenizer = load_tokenizer(model_path)
     train_rows, record.data["train"] = fetch_data(
@@ -135,14 +189,29 @@ def _train_and_publish(
         time.perf_counter() - started,
         max_length,
     )
+    return Prepared(model_path, tokenizer, splits, train_enc, eval_enc, max_length)
 
-    strategy = distribute.make_strategy()
+
+def _train_and_publish(
+    settings: TrainSettings,
+    storage: Storage,
+    output: Location,
+    train_uri: Location,
+    eval_uri: Location | None,
+    record: artifacts.RunRecord,
+    work: Path,
+    stop: threading.Event,
+    strategy: tf.distribute.Strategy,
+) -> None:
+    chief = distribute.is_chief(strategy)
+    prepared = _prepare(settings, storage, train_uri, eval_uri, record, work)
+    labels = prepared.splits.labels
     replicas = strategy.num_replicas_in_sync
     global_batch = distribute.global_batch_size(settings.per_replica_batch_size, replicas)
-    steps = pipeline.steps_per_epoch(len(train_enc), global_batch, drop_remainder=True)
+    steps = pipeline.steps_per_epoch(len(prepared.train), global_batch, drop_remainder=True)
     if steps == 0:
         raise DataError(
-            f"{len(train_enc)} training rows are fewer than one global batch of {global_batch} "
+            f"{len(prepared.train)} training rows are fewer than one global batch of {global_batch} "
             f"({settings.per_replica_batch_size} per replica x {replicas} replicas): lower "
             "--per-replica-batch-size or add data"
         )
@@ -154,7 +223,7 @@ def _train_and_publish(
     }
     log.info(
         "strategy=%s replicas=%d global_batch=%d (%d per replica x %d) steps_per_epoch=%d epochs=%d",
-        type(strategy).__name__,
+        distribute.strategy_name(strategy),
         replicas,
         global_batch,
         settings.per_replica_batch_size,
@@ -162,17 +231,15 @@ def _train_and_publish(
         steps,
         settings.epochs,
     )
-    pad_id = tokenizer.pad_token_id or 0
-    train_ds = pipeline.build_dataset(
-        train_enc, global_batch_size=global_batch, training=True, seed=settings.seed, pad_token_id=pad_id
-    )
+    pad_id = prepared.tokenizer.pad_token_id or 0
+    shard_policy = distribute.input_shard_policy(strategy, len(record.data.get("train", [])))
     eval_ds = pipeline.build_dataset(
-        eval_enc, global_batch_size=global_batch, training=False, seed=settings.seed, pad_token_id=pad_id
+        prepared.eval, global_batch_size=global_batch, pad_token_id=pad_id, shard_policy=shard_policy
     )
 
     tf.keras.utils.set_random_seed(settings.seed)
     with strategy.scope():
-        model = build_classifier(model_path, splits.labels)
+        model = build_classifier(prepared.model_path, labels)
         compile_classifier(
             model,
             learning_rate=settings.learning_rate,
@@ -180,12 +247,60 @@ def _train_and_publish(
             warmup_ratio=settings.warmup_ratio,
             weight_decay=settings.weight_decay,
         )
-    history, timer = _fit(model, train_ds, eval_ds, settings, steps, global_batch)
+        # Create the optimizer's step counter and Adam slots now, so a checkpoint restores into them.
+        # transformers' AdamWeightDecay is a legacy (OptimizerV2) optimizer: `_create_all_weights` is its build.
+        model.optimizer._create_all_weights(model.trainable_variables)
+    checkpoints = CheckpointManager(
+        storage,
+        output,
+        work / "checkpoints",
+        model=model,
+        keep=settings.keep_checkpoints,
+        publish=chief,  # the others write theirs to their own scratch and delete it (TensorFlow's temp-dir rule)
+        fingerprint={
+            "model": settings.model,
+            "labels": list(labels.names),
+            "global_batch_size": global_batch,
+            "max_length": prepared.max_length,
+            "steps_per_epoch": steps,
+            "epochs": settings.epochs,
+        },
+    )
+    try:
+        start, history = _resume_point(settings, checkpoints, record, storage, output, chief)
+        if stop.is_set():
+            raise PreemptedError(
+                "stopped by SIGTERM before training started; run the same command to start again"
+            )
+        result = fitting.fit(
+            model,
+            prepared.train,
+            eval_ds,
+            settings=settings,
+            steps=steps,
+            global_batch=global_batch,
+            pad_token_id=pad_id,
+            start=start,
+            history=history,
+            checkpoints=checkpoints,
+            stop=stop,
+        )
+        checkpoints.wait()
+    finally:
+        checkpoints.close()
+    if result.preempted_at is not None:
+        at = result.preempted_at
+        raise PreemptedError(
+            f"stopped by SIGTERM at epoch {at.epoch + 1} step {at.step} after uploading its checkpoint to "
+            f"{checkpoints.root}: run the same command again to resume"
+        )
 
-    evaluation = model.evaluate(eval_ds, verbose=0, return_dict=True)
-    logits = _logits(model.predict(eval_ds, verbose=0))
-    report = metrics.classification_report(eval_enc.labels, np.argmax(logits, axis=-1), splits.labels.names)
-    eval_metrics = {"loss": float(evaluation["loss"]), **report}
+    # One pass over the evaluation rows: the loss is the mean cross-entropy of the same logits.
+    logits = inference.predict_logits(
+        model, prepared.eval, global_batch_size=global_batch, pad_token_id=pad_id
+    )
+    report = metrics.classification_report(prepared.eval.labels, np.argmax(logits, axis=-1), labels.names)
+    eval_metrics = {"loss": inference.cross_entropy(logits, prepared.eval.labels), **report}
     log.info(
         "eval: loss=%.4f accuracy=%.4f macro_f1=%.4f",
         eval_metrics["loss"],
@@ -193,89 +308,87 @@ def _train_and_publish(
         report["macro_f1"],
     )
 
+    if not chief:
+        # The SavedModel export runs collectives, so every worker takes part; the others write a throwaway copy.
+        with distribute.chief_or_temp_dir(work / "output" / export.SERVING_DIR, strategy) as scratch:
+            export.write_serving_folder(model, prepared.tokenizer, labels.names, scratch)
+        log.info(
+            "worker %d of %d done: eval loss=%.4f accuracy=%.4f; the chief publishes",
+            distribute.worker_index(strategy),
+            distribute.num_workers(strategy),
+            eval_metrics["loss"],
+            report["accuracy"],
+        )
+        return
     staging = work / "output"
     model.save_pretrained(staging / artifacts.MODEL_DIR, safe_serialization=True)
-    tokenizer.save_pretrained(staging / artifacts.MODEL_DIR)
-    artifacts.write_json(staging / artifacts.LABELS_FILE, list(splits.labels.names))
-    train_seconds = sum(timer.train_seconds)
+    prepared.tokenizer.save_pretrained(staging / artifacts.MODEL_DIR)
+    artifacts.write_json(staging / artifacts.LABELS_FILE, list(labels.names))
+    export.write_serving_folder(model, prepared.tokenizer, labels.names, staging / export.SERVING_DIR)
+    train_seconds = sum(row["train_seconds"] for row in result.history)
+    trained_examples = sum(row["train_seconds"] * row["train_examples_per_second"] for row in result.history)
     artifacts.write_json(
         staging / artifacts.METRICS_FILE,
         {
             "eval": eval_metrics,
-            "history": _history_rows(history, timer.train_seconds, steps * global_batch),
+            "history": result.history,
             "throughput": {
                 "train_seconds": train_seconds,
-                "train_examples_per_second": steps * global_batch * settings.epochs / train_seconds
-                if train_seconds
-                else None,
+                "train_examples_per_second": trained_examples / train_seconds if train_seconds else None,
                 "global_batch_size": global_batch,
                 "steps_per_epoch": steps,
+                "optimizer_steps": int(model.optimizer.iterations.numpy()),
                 "replicas": replicas,
             },
-            "rows": {"train": len(train_enc), "eval": len(eval_enc)},
+            "rows": {"train": len(prepared.train), "eval": len(prepared.eval)},
         },
     )
+    reports.write_training_reports(staging, result.history, eval_metrics)
     record.status = "succeeded"
     record.finished_at = artifacts.utc_now()
+    record.attempts[-1].update(ended_at=record.finished_at, status=record.status)
     artifacts.write_json(staging / artifacts.RUN_FILE, record.as_dict())
     storage.publish(staging, output, marker=artifacts.SUCCESS_MARKER)
     log.info(
-        "published %s (model, tokenizer, labels, metrics, run record) and %s",
+        "published %s (model, serving SavedModel, labels, metrics, reports, run record) and %s",
         output,
         artifacts.SUCCESS_MARKER,
     )
+    removed = checkpoints.discard()
+    if removed:
+        log.info("removed %d checkpoint objects under %s: the run is published", removed, checkpoints.root)
 
 
-def _fit(
-    model: Any,
-    train_ds: tf.data.Dataset,
-    eval_ds: tf.data.Dataset,
+def _resume_point(
     settings: TrainSettings,
-    steps: int,
-    global_batch: int,
-) -> tuple[dict[str, list[float]], EpochTimer]:
-    timer = EpochTimer()
-    callbacks: list[Any] = [timer]
-    use_bar = settings.progress == "bar" or (settings.progress == "auto" and sys.stderr.isatty())
-    if not use_bar:
-        callbacks.append(
-            ProgressLines(
-                epochs=settings.epochs,
-                steps_per_epoch=steps,
-                global_batch_size=global_batch,
-                every_steps=settings.log_every_steps,
-            )
-        )
-    try:
-        history = model.fit(
-            train_ds,
-            validation_data=eval_ds,
-            epochs=settings.epochs,
-            callbacks=callbacks,
-            verbose=1 if use_bar else 0,
-        )
-    except tf.errors.ResourceExhaustedError as e:
-        raise UsageError(
-            f"out of memory at a global batch of {global_batch} and max length {settings.max_length}: "
-            "lower --per-replica-batch-size or --max-length"
-        ) from e
-    return history.history, timer
-
-
-def _logits(predictions: Any) -> np.ndarray:
-    if isinstance(predictions, dict):
-        return np.asarray(predictions["logits"])
-    return np.asarray(getattr(predictions, "logits", predictions))
-
-
-def _history_rows(
-    history: dict[str, list[float]], seconds: list[float], examples: int
-) -> list[dict[str, float]]:
-    rows = []
-    for epoch, elapsed in enumerate(seconds):
-        row: dict[str, float] = {"epoch": epoch + 1}
-        row.update({key: float(values[epoch]) for key, values in history.items() if epoch < len(values)})
-        row["train_seconds"] = elapsed
-        row["train_examples_per_second"] = examples / elapsed if elapsed else 0.0
-        rows.append(row)
-    return rows
+    checkpoints: CheckpointManager,
+    record: artifacts.RunRecord,
+    storage: Storage,
+    output: Location,
+    chief: bool = True,
+) -> tuple[Position, list[dict[str, float]]]:
+    """Where training starts: the newest complete checkpoint (unless --restart), else the beginning."""
+    if settings.restart:
+        removed = checkpoints.discard() if chief else 0
+        log.info("--restart: discarded %d checkpoint objects under %s", removed, checkpoints.root)
+        return Position(0, 0, 0), []
+    restored = checkpoints.restore_latest()
+    if restored is None:
+        return Position(0, 0, 0), []
+    position = restored.position
+    log.info(
+        "resumed from checkpoint %s: epoch %d step %d (optimizer step %d)",
+        checkpoints.root.join(restored.name),
+        position.epoch + 1,
+        position.step,
+        position.global_step,
+    )
+    record.attempts[-1]["resumed_from"] = {
+        "epoch": position.epoch + 1,  # 1-based, as in the logs
+        "step": position.step,
+        "optimizer_step": position.global_step,
+        "checkpoint": str(checkpoints.root.join(restored.name)),
+    }
+    if chief:
+        _write_record(storage, output, record)
+    return position, list(restored.extra.get("history", []))

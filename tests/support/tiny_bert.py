@@ -15,7 +15,9 @@ import numpy as np
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
 
-def write_tiny_bert(dest: Path, words: Iterable[str], *, seed: int = 0, hidden_size: int = 32) -> Path:
+def write_tiny_bert(
+    dest: Path, words: Iterable[str], *, seed: int = 0, hidden_size: int = 32, dropout: float = 0.1
+) -> Path:
     """Write config.json, model.safetensors (PyTorch format), vocab.txt and tokenizer files into `dest`."""
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     import tensorflow as tf
@@ -38,6 +40,8 @@ def write_tiny_bert(dest: Path, words: Iterable[str], *, seed: int = 0, hidden_s
         num_attention_heads=2,
         intermediate_size=hidden_size * 2,
         max_position_embeddings=128,
+        hidden_dropout_prob=dropout,
+        attention_probs_dropout_prob=dropout,
         architectures=["BertModel"],
     )
     tf.keras.utils.set_random_seed(seed)

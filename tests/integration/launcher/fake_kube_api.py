@@ -32,6 +32,7 @@ _ROUTES: list[tuple[str, re.Pattern[str]]] = [
     ("pod", re.compile(r"^/api/v1/namespaces/(?P<ns>[^/]+)/pods/(?P<name>[^/]+)$")),
     ("log", re.compile(r"^/api/v1/namespaces/(?P<ns>[^/]+)/pods/(?P<name>[^/]+)/log$")),
     ("events", re.compile(r"^/api/v1/namespaces/(?P<ns>[^/]+)/events$")),
+    ("services", re.compile(r"^/api/v1/namespaces/(?P<ns>[^/]+)/services$")),
 ]
 _RESOURCE = {
     "jobs_all": "jobs",
@@ -40,6 +41,7 @@ _RESOURCE = {
     "pods": "pods",
     "pod": "pods",
     "log": "pods/log",
+    "services": "services",
 }
 _VERB = {"POST": "create", "DELETE": "delete"}
 
@@ -112,6 +114,7 @@ class FakeKubeApi:
         self.jobs: dict[tuple[str, str], Obj] = {}
         self.pods: dict[tuple[str, str], Obj] = {}
         self.events: list[Obj] = []
+        self.services: dict[tuple[str, str], Obj] = {}
         self.logs: dict[tuple[str, str], dict[str, str]] = {}
         self.forbidden: set[tuple[str, str]] = set()
         """(verb, resource) pairs answered with 403, e.g. ("create", "jobs")."""
@@ -407,6 +410,25 @@ class FakeKubeApi:
         if query.get("dryRun") != "All":
             self.jobs[(ns, name)] = job
         return 201, job
+
+    def _services_post(self, ns: str, query: dict[str, str], body: Obj) -> tuple[int, Obj]:
+        self._require_namespace(ns)
+        name = body["metadata"]["name"]
+        if (ns, name) in self.services:
+            raise ApiError(
+                409,
+                "AlreadyExists",
+                f'services "{name}" already exists',
+                {"name": name, "group": "", "kind": "services"},
+            )
+        service = copy.deepcopy(body)
+        service["metadata"] = self._meta(service["metadata"], ns)
+        service["spec"].setdefault("type", "ClusterIP")
+        service["spec"].setdefault("sessionAffinity", "None")
+        service["status"] = {"loadBalancer": {}}
+        if query.get("dryRun") != "All":
+            self.services[(ns, name)] = service
+        return 201, service
 
     def _job_get(self, ns: str, name: str, query: dict[str, str], body: None) -> tuple[int, Obj]:
         if (ns, name) not in self.jobs:

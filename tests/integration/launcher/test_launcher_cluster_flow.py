@@ -329,3 +329,17 @@ def test_console_script_in_a_subprocess(kubeconfig_file: Path, api: FakeKubeApi)
     )
     assert status.returncode == 0
     assert json.loads(status.stdout)["phase"] == "Pending"
+
+
+def test_submit_multinode_creates_the_indexed_job_and_its_owned_headless_service(
+    launcher: Launcher, api: FakeKubeApi
+) -> None:
+    result = launcher(*SUBMIT, "--nodes", "2", *TRAINER_ARGS)
+    assert result.code == 0, result.err
+    job = api.job(NS, "reviews-42")
+    assert job["spec"]["completionMode"] == "Indexed" and job["spec"]["completions"] == 2
+    service = api.services[(NS, "reviews-42")]
+    assert service["spec"]["clusterIP"] == "None"
+    assert service["metadata"]["ownerReferences"][0]["uid"] == job["metadata"]["uid"]
+    posts = [path for method, path, _ in api.requests if method == "POST"]
+    assert posts == ["/apis/batch/v1/namespaces/ml/jobs", "/api/v1/namespaces/ml/services"]

@@ -62,6 +62,26 @@ def test_render_namespace_and_generated_name(capsys: pytest.CaptureFixture[str])
     assert job["metadata"]["name"].startswith("bert-base-cased-")
 
 
+@pytest.mark.parametrize("verb", ["evaluate", "predict", "export"])
+def test_render_an_after_fit_verb(capsys: pytest.CaptureFixture[str], verb: str) -> None:
+    args = [
+        "--",
+        verb,
+        "--model",
+        "s3://runs/reviews-42/model",
+        "--data",
+        "s3://d/new.csv",
+        "--output",
+        "s3://o/p",
+    ]
+    code, out, err = run(capsys, "render", "--image", "i", *args)
+    assert code == 0, err
+    job = yaml.safe_load(out)
+    assert job["spec"]["template"]["spec"]["containers"][0]["args"] == args[1:]
+    assert job["metadata"]["name"].startswith(f"{verb}-reviews-42-")
+    kubernetes_validate.validate(job, "1.33", strict=True)
+
+
 def test_config_file_from_env(capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch) -> None:
     config = tmp_path / "defaults.yaml"
     config.write_text("image: registry.example.com/ml/trainer:2.0\nnamespace: team\ngpus: 2\n")

@@ -72,6 +72,17 @@ def test_pod_failure_policy_follows_the_trainer_contract() -> None:
     }
 
 
+def test_grace_period_leaves_the_trainer_time_to_checkpoint() -> None:
+    assert pod_spec(job())["terminationGracePeriodSeconds"] == 120
+    assert pod_spec(job(termination_grace_period_seconds=600))["terminationGracePeriodSeconds"] == 600
+    # Exit 75 (SIGTERM after a checkpoint) is not a FailJob code: the Job retries and the trainer resumes.
+    fail_job = job()["spec"]["podFailurePolicy"]["rules"][0]
+    assert (
+        fail_job["action"] == "FailJob"
+        and int(exit_codes.ExitCode.RETRYABLE) not in fail_job["onExitCodes"]["values"]
+    )
+
+
 def test_shm_and_scratch_volumes() -> None:
     spec = pod_spec(job(shm_size="8Gi", scratch_size="100Gi", memory="64Gi"))
     assert spec["volumes"] == [
@@ -161,10 +172,31 @@ def test_output_forms() -> None:
     )
 
 
-@pytest.mark.parametrize("first", ["trainer", "train"])
-def test_trainer_args_must_not_repeat_the_command(first: str) -> None:
-    with pytest.raises(UsageError, match="pass only the flags after `--`"):
-        job([first, *ARGS])
+def test_trainer_args_must_not_repeat_the_command() -> None:
+    with pytest.raises(UsageError, match="pass only the verb and flags after `--`"):
+        job(["trainer", *ARGS])
+
+
+@pytest.mark.parametrize("verb", container.VERBS)
+def test_a_leading_trainer_verb_selects_it(verb: str) -> None:
+    args = ["--model", "s3://runs/reviews-42/model", "--data", "s3://d/new.csv", "--output", "s3://out/x"]
+    j = job([verb, *args])
+    (c,) = pod_spec(j)["containers"]
+    assert c["args"] == [verb, *args]
+    assert j["metadata"]["annotations"]["tf-finetune-k8s/output"] == "s3://out/x"
+    # Same failure policy, secrets and security whatever the verb.
+    assert j["spec"]["podFailurePolicy"] == job()["spec"]["podFailurePolicy"]
+    assert c["securityContext"] == pod_spec(job())["containers"][0]["securityContext"]
+
+
+def test_every_verb_needs_an_output() -> None:
+    with pytest.raises(UsageError, match="trainer arguments need --output URI"):
+        job(["evaluate", "--model", "s3://runs/r/model", "--data", "s3://d/x.csv"])
+
+
+def test_an_unknown_verb_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="unknown trainer verb 'evalute'"):
+        job(["evalute", "--model", "m", "--output", "s3://o/p"])
 
 
 def test_render_returns_a_list_and_yaml_round_trips() -> None:

@@ -39,3 +39,34 @@ def test_progress_rejects_a_non_positive_interval() -> None:
 def test_format_duration() -> None:
     assert format_duration(3725.4) == "1:02:05"
     assert format_duration(-3) == "0:00:00"
+
+
+def test_checkpointing_every_n_steps_at_epoch_ends_and_on_preemption() -> None:
+    import threading
+
+    from trainer.callbacks import Checkpointing, Preempted
+    from trainer.checkpoints import Position
+
+    saved: list[tuple[Position, bool]] = []
+    stop = threading.Event()
+    callback = Checkpointing(
+        lambda p, wait: saved.append((p, wait)), steps_per_epoch=5, every_steps=2, stop=stop
+    )
+    callback.on_epoch_begin(0)
+    for batch in range(5):
+        callback.on_train_batch_end(batch)
+    callback.on_epoch_end(0)
+    assert saved == [
+        (Position(epoch=0, step=2, global_step=2), False),
+        (Position(epoch=0, step=4, global_step=4), False),
+        (Position(epoch=1, step=0, global_step=5), False),  # an epoch end is the start of the next epoch
+    ]
+    saved.clear()
+    callback.step_offset = 2  # a resumed epoch: 2 of its steps were done before this fit call
+    callback.on_epoch_begin(1)
+    callback.on_train_batch_end(0)  # step 3 of epoch 2
+    stop.set()
+    with pytest.raises(Preempted) as stopped:
+        callback.on_train_batch_end(1)  # step 4: SIGTERM arrived; save and wait for the upload, then stop
+    assert saved == [(Position(epoch=1, step=4, global_step=9), True)]
+    assert stopped.value.position == Position(epoch=1, step=4, global_step=9)

@@ -83,7 +83,9 @@ def test_missing_required_flags_are_named(capsys: pytest.CaptureFixture[str]) ->
 
 def test_unknown_verb(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["fly"]) == ExitCode.USAGE
-    assert capsys.readouterr().err == "trainer: error: unknown verb 'fly'; choose one of: train\n"
+    assert capsys.readouterr().err == (
+        "trainer: error: unknown verb 'fly'; choose one of: train, evaluate, predict, export\n"
+    )
 
 
 def test_help_is_fast_and_imports_no_tensorflow() -> None:

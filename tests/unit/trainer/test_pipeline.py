@@ -2,7 +2,7 @@ import numpy as np
 import tensorflow as tf
 
 from trainer.data import Encoded
-from trainer.pipeline import PAD_TO_MULTIPLE_OF, build_dataset, steps_per_epoch
+from trainer.pipeline import PAD_TO_MULTIPLE_OF, build_dataset, epoch_order, steps_per_epoch
 
 
 def encoded(lengths: list[int], with_types: bool = False) -> Encoded:
@@ -19,7 +19,7 @@ def batches(ds: tf.data.Dataset) -> list[tuple[dict[str, np.ndarray], np.ndarray
 
 def test_eval_batches_keep_order_every_row_and_pad_per_batch_to_multiple_of_8() -> None:
     enc = encoded([3, 5, 11, 2, 4], with_types=True)
-    out = batches(build_dataset(enc, global_batch_size=2, training=False, seed=0))
+    out = batches(build_dataset(enc, global_batch_size=2))
     assert [y.tolist() for _, y in out] == [[0, 1], [2, 3], [4]]
     first, second = out[0][0], out[1][0]
     assert first["input_ids"].shape == (2, PAD_TO_MULTIPLE_OF)  # longest row 5 -> 8
@@ -31,15 +31,20 @@ def test_eval_batches_keep_order_every_row_and_pad_per_batch_to_multiple_of_8() 
 
 def test_training_batches_are_full_shuffled_per_epoch_and_seeded() -> None:
     enc = encoded([2] * 10)
-    ds = build_dataset(enc, global_batch_size=4, training=True, seed=7)
-    epoch1 = [y.tolist() for _, y in batches(ds)]
-    epoch2 = [y.tolist() for _, y in batches(ds)]
-    assert [len(b) for b in epoch1] == [4, 4]  # the partial batch is dropped
-    assert epoch1 != epoch2
-    again = [y.tolist() for _, y in batches(build_dataset(enc, global_batch_size=4, training=True, seed=7))]
-    assert again == epoch1
-    for x, y in batches(ds):  # every row keeps its own ids
-        assert (x["input_ids"][:, 0] == 1 + 100 * y).all()
+
+    def epoch(n: int, seed: int = 7, skip: int = 0) -> list[list[int]]:
+        order = epoch_order(len(enc), 4, seed=seed, epoch=n, skip_steps=skip)
+        return [y.tolist() for _, y in batches(build_dataset(enc, global_batch_size=4, order=order))]
+
+    first = epoch(0)
+    assert [len(b) for b in first] == [4, 4]  # the partial batch is dropped
+    assert len({i for b in first for i in b}) == 8  # no row twice
+    assert epoch(1) != first  # reshuffled every epoch
+    assert epoch(0) == first  # the same order for the same seed and epoch, in any process
+    assert epoch(0, seed=8) != first
+    assert epoch(0, skip=1) == first[1:]  # a resumed epoch trains exactly the batches not reached
+    for x, y in batches(build_dataset(enc, global_batch_size=4, order=epoch_order(10, 4, seed=1, epoch=0))):
+        assert (x["input_ids"][:, 0] == 1 + 100 * y).all()  # every row keeps its own ids
 
 
 def test_steps_per_epoch() -> None:

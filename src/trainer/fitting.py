@@ -1,0 +1,138 @@
+"""The training loop: `model.fit` one epoch at a time, resumable at any checkpointed step.
+
+Each epoch gets its own dataset in the order `pipeline.epoch_order` draws from (seed, epoch), so a run resumed at
+step k of epoch e builds exactly the batches the interrupted run had not reached and `fit` trains just those
+(`initial_epoch` keeps Keras' epoch numbering and the learning-rate schedule follows the restored optimizer step).
+"""
+
+import logging
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import tensorflow as tf
+import tf_keras as keras
+
+from trainer import distribute, pipeline
+from trainer.callbacks import Checkpointing, Preempted, ProgressLines
+from trainer.checkpoints import CheckpointManager, Position
+from trainer.data import Encoded
+from trainer.errors import UsageError
+from trainer.settings import TrainSettings
+
+log = logging.getLogger(__name__)
+
+
+class EpochHistory(keras.callbacks.Callback):
+    """Appends one row per finished epoch (metrics, train seconds without validation, examples/s) to `rows`."""
+
+    def __init__(
+        self,
+        rows: list[dict[str, float]],
+        global_batch_size: int,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        super().__init__()
+        self.rows = rows
+        self._global_batch = global_batch_size
+        self._clock = clock
+        self._start = self._last = 0.0
+        self._steps = 0
+
+    def on_epoch_begin(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
+        self._start = self._last = self._clock()
+        self._steps = 0
+
+    def on_train_batch_end(self, batch: int, logs: Mapping[str, float] | None = None) -> None:
+        self._last = self._clock()
+        self._steps += 1
+
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
+        seconds = self._last - self._start
+        row: dict[str, float] = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
+        row["train_seconds"] = seconds
+        row["train_examples_per_second"] = self._steps * self._global_batch / seconds if seconds else 0.0
+        self.rows.append(row)
+
+
+@dataclass
+class FitResult:
+    history: list[dict[str, float]] = field(default_factory=list)
+    preempted_at: Position | None = None
+
+
+def fit(
+    model: Any,
+    train: Encoded,
+    eval_ds: tf.data.Dataset,
+    *,
+    settings: TrainSettings,
+    steps: int,
+    global_batch: int,
+    pad_token_id: int,
+    start: Position,
+    history: list[dict[str, float]],
+    checkpoints: CheckpointManager,
+    stop: threading.Event,
+) -> FitResult:
+    """Train from `start` to the last epoch; stops early (and says where) once `stop` is set."""
+    result = FitResult(history=history)
+    use_bar = settings.progress == "bar" or (settings.progress == "auto" and sys.stderr.isatty())
+    progress = (
+        None
+        if use_bar
+        else ProgressLines(
+            epochs=settings.epochs,
+            steps_per_epoch=steps,
+            global_batch_size=global_batch,
+            every_steps=settings.log_every_steps,
+        )
+    )
+
+    def save(position: Position, wait: bool) -> None:
+        checkpoints.save(position, extra={"history": result.history}, wait=wait)
+
+    checkpointing = Checkpointing(
+        save, steps_per_epoch=steps, every_steps=settings.checkpoint_every_steps, stop=stop
+    )
+    callbacks: list[Any] = [EpochHistory(result.history, global_batch), checkpointing]
+    if progress is not None:
+        callbacks.append(progress)
+    for epoch in range(start.epoch, settings.epochs):
+        skip = start.step if epoch == start.epoch else 0
+        order = pipeline.epoch_order(
+            len(train), global_batch, seed=settings.seed, epoch=epoch, skip_steps=skip
+        )
+        train_ds = pipeline.build_dataset(
+            train,
+            global_batch_size=global_batch,
+            order=order,
+            pad_token_id=pad_token_id,
+            shard_policy=distribute.input_shard_policy(model.distribute_strategy),
+        )
+        checkpointing.step_offset = skip
+        if progress is not None:
+            progress.step_offset = skip
+        try:
+            model.fit(
+                train_ds,
+                validation_data=eval_ds,
+                initial_epoch=epoch,
+                epochs=epoch + 1,
+                callbacks=callbacks,
+                verbose=1 if use_bar else 0,
+            )
+        except Preempted as stopped:
+            result.preempted_at = stopped.position
+            return result
+        except distribute.LOST_PEER_ERRORS as e:  # multi-worker: a peer crashed or was preempted
+            raise distribute.peer_lost(e) from e
+        except tf.errors.ResourceExhaustedError as e:
+            raise UsageError(
+                f"out of memory at a global batch of {global_batch} and max length {settings.max_length}: "
+                "lower --per-replica-batch-size or --max-length"
+            ) from e
+    return result

@@ -1,0 +1,284 @@
+"""`trainer predict`: batch inference over a file or prefix of any size, streamed, in input order.
+
+settings -> list the input shards -> fetch the artifact -> strategy scope: load -> for each shard (name order):
+download it, read it in chunks of --chunk-rows rows (pyarrow's streaming CSV/JSON readers, Parquet row batches),
+tokenize the chunk, predict it through the same tf.data pipeline as training, append its rows to the shard's
+output file, upload that file, delete the local copies -> publish predictions.json and `_SUCCESS` last.
+
+Memory holds one chunk at a time and disk one shard, so both stay flat as the input grows.
+
+    <output>/
+      <shard base name>.jsonl   one JSON object per input row, in input order: the kept input columns (default:
+                                the text columns), "label" (predicted name), "probability" (its softmax
+                                probability) and, with --all-probabilities, "probabilities" {label: p}
+      predictions.json          model, labels, per input shard: uri, output, rows; total rows
+      _SUCCESS
+"""
+
+import json
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.json as pa_json
+import pyarrow.parquet as pa_parquet
+
+from trainer import artifacts, data
+from trainer.errors import DataError
+from trainer.inference import data_objects, fetch_artifact, load_classifier, predict_logits, softmax
+from trainer.sources import load_tokenizer
+from trainer.storage import Location, ObjectInfo, Storage
+from trainer.verb_settings import PredictSettings
+
+log = logging.getLogger(__name__)
+
+OUTPUT_SUFFIX = ".jsonl"
+SUMMARY_FILE = "predictions.json"
+CSV_BLOCK_BYTES = 1 << 20
+"""pyarrow's streaming readers parse this many bytes per record batch (its default block size)."""
+
+Chunk = dict[str, list[str]]
+
+
+def output_name(relative: str) -> str:
+    """`part-00000.csv.gz` -> `part-00000.jsonl` (keeping sub-folders of a prefix)."""
+    path = PurePosixPath(relative)
+    name = path.name
+    lowered = name.lower()
+    for suffix in data.COMPRESSION_SUFFIXES:
+        if lowered.endswith(suffix):
+            name, lowered = name[: -len(suffix)], lowered[: -len(suffix)]
+            break
+    for suffix in data.FORMAT_BY_SUFFIX:
+        if lowered.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return str(path.with_name(name + OUTPUT_SUFFIX))
+
+
+def _missing_columns(uri: str, wanted: Sequence[str], present: Sequence[str]) -> None:
+    missing = [c for c in wanted if c not in present]
+    if missing:
+        raise DataError(
+            f"{uri} has no column {', '.join(repr(c) for c in missing)}; its columns are "
+            f"{', '.join(repr(c) for c in present)}: fix --text-column / --keep-column"
+        )
+
+
+def _batches(
+    path: Path, fmt: str, columns: Sequence[str], uri: str, chunk_rows: int
+) -> Iterator[pa.RecordBatch]:
+    """Record batches of `columns` only, streamed from the file (never the whole file in memory)."""
+    if fmt == "parquet":
+        parquet = pa_parquet.ParquetFile(path)
+        _missing_columns(uri, columns, parquet.schema_arrow.names)
+        yield from parquet.iter_batches(batch_size=chunk_rows, columns=list(columns))
+        return
+    strings = {c: pa.string() for c in columns}
+    with pa.input_stream(str(path), compression="detect") as stream:
+        if fmt == "jsonl":
+            reader = pa_json.open_json(
+                stream,
+                read_options=pa_json.ReadOptions(block_size=CSV_BLOCK_BYTES),
+                parse_options=pa_json.ParseOptions(
+                    explicit_schema=pa.schema(strings), unexpected_field_behavior="ignore"
+                ),
+            )
+        else:
+            delimiter = "\t" if fmt == "tsv" else ","
+            parse = pa_csv.ParseOptions(delimiter=delimiter, quote_char=False if fmt == "tsv" else '"')
+            with pa.input_stream(str(path), compression="detect") as head:
+                _missing_columns(uri, columns, pa_csv.open_csv(head, parse_options=parse).schema.names)
+            reader = pa_csv.open_csv(
+                stream,
+                read_options=pa_csv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+                parse_options=parse,
+                convert_options=pa_csv.ConvertOptions(
+                    include_columns=list(columns),
+                    column_types=strings,
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+        yield from reader
+
+
+def read_chunks(path: Path, fmt: str, columns: Sequence[str], uri: str, chunk_rows: int) -> Iterator[Chunk]:
+    """The file's `columns` as strings (missing values ""), `chunk_rows` rows at a time, in file order."""
+    pending: list[pa.RecordBatch] = []
+    size = 0
+    first = True
+    try:
+        for batch in _batches(path, fmt, columns, uri, chunk_rows):
+            if first and fmt == "jsonl":
+                # JSON has no header: a column without a single value in the first block is taken as missing.
+                absent = [
+                    c for c in columns if batch.num_rows and batch.column(c).null_count == batch.num_rows
+                ]
+                if absent:
+                    raise DataError(
+                        f"{uri} has no values for {', '.join(repr(c) for c in absent)} in its first rows: "
+                        "fix --text-column / --keep-column"
+                    )
+            first = False
+            pending.append(batch)
+            size += batch.num_rows
+            while size >= chunk_rows:
+                table = pa.Table.from_batches(pending)
+                yield _strings(table.slice(0, chunk_rows), columns)
+                rest = table.slice(chunk_rows)
+                pending, size = rest.to_batches(), rest.num_rows
+        if size:
+            yield _strings(pa.Table.from_batches(pending), columns)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as e:
+        first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise DataError(f"cannot read {uri} as {fmt}: {first_line}") from e
+
+
+def _strings(table: pa.Table, columns: Sequence[str]) -> Chunk:
+    return {c: data._as_strings(table.column(c), c, fill="") for c in columns}
+
+
+def run(settings: PredictSettings, storage: Storage | None = None) -> int:
+    """Predict every row and publish; 0 also when the output already holds a completed prediction."""
+    storage = storage or Storage()
+    output = Location.parse(settings.output)
+    data_loc = Location.parse(settings.data)
+    if artifacts.already_published(
+        storage, output, overwrite=settings.overwrite, what="completed predictions"
+    ):
+        return 0
+    shards = data_objects(data_loc, storage)
+    formats = {data.detect_format(Path(info.relative), settings.data_format) for info in shards}
+    if len(formats) > 1:
+        raise DataError(f"data shards mix formats {sorted(formats)}: keep one format per data set")
+    names = [output_name(info.relative) for info in shards]
+    if len(set(names)) != len(names):
+        raise DataError(
+            f"input shards under {data_loc} map to the same output name: give them distinct base names"
+        )
+    settings.work_dir.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="predict-", dir=settings.work_dir))
+    try:
+        _predict_and_publish(settings, storage, output, shards, formats.pop(), names, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def _predict_and_publish(
+    settings: PredictSettings,
+    storage: Storage,
+    output: Location,
+    shards: list[ObjectInfo],
+    fmt: str,
+    names: list[str],
+    work: Path,
+) -> None:
+    artifact = fetch_artifact(settings.model, storage, work / "model")
+    tokenizer = load_tokenizer(artifact.path)
+    max_length = min(settings.max_length, getattr(tokenizer, "model_max_length", settings.max_length))
+    from trainer import distribute  # TensorFlow: only once the inputs proved usable, so mistakes fail fast
+
+    distribute.configure_devices(settings.cpu_replicas)  # before TensorFlow initializes its devices
+    strategy = distribute.make_strategy()
+    global_batch = distribute.global_batch_size(
+        settings.per_replica_batch_size, strategy.num_replicas_in_sync
+    )
+    log.info(
+        "predict: %d input file(s), labels %s, strategy=%s replicas=%d global_batch=%d chunk_rows=%d",
+        len(shards),
+        list(artifact.labels.names),
+        type(strategy).__name__,
+        strategy.num_replicas_in_sync,
+        global_batch,
+        settings.chunk_rows,
+    )
+    with strategy.scope():
+        model = load_classifier(artifact.path)
+    pad_id = tokenizer.pad_token_id or 0
+    columns = list(dict.fromkeys([*settings.text_column, *settings.kept_columns]))
+    summary: list[dict[str, Any]] = []
+    started = time.perf_counter()
+    total = 0
+    for info, name in zip(shards, names, strict=True):
+        local_dir = work / "input"
+        ((_, local),) = storage.download(info.location, local_dir)
+        out_path = work / "shard" / name
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        rows = 0
+        with out_path.open("w", encoding="utf-8") as out:
+            for chunk in read_chunks(local, fmt, columns, str(info.location), settings.chunk_rows):
+                count = len(chunk[columns[0]])
+                examples = data.Examples(
+                    texts=tuple(chunk[c] for c in settings.text_column), labels=[""] * count
+                )
+                encoded = data.tokenize(examples, np.zeros(count, np.int32), tokenizer, max_length)
+                probabilities = softmax(
+                    predict_logits(model, encoded, global_batch_size=global_batch, pad_token_id=pad_id)
+                )
+                _write_rows(out, chunk, settings.kept_columns, probabilities, artifact.labels.names, settings)
+                rows += count
+        target = output.join(name)
+        storage.upload_file(out_path, target)
+        out_path.unlink()
+        if info.location.is_s3:
+            shutil.rmtree(local_dir, ignore_errors=True)
+        total += rows
+        log.info(
+            "predicted %d rows of %s -> %s (%d rows so far, %.1f rows/s)",
+            rows,
+            info.location,
+            target,
+            total,
+            total / max(time.perf_counter() - started, 1e-9),
+        )
+        summary.append({"uri": str(info.location), "output": name, "rows": rows})
+    staging = work / "output"
+    artifacts.write_json(
+        staging / SUMMARY_FILE,
+        {
+            "model": artifact.uri,
+            "labels": list(artifact.labels.names),
+            "text_columns": list(settings.text_column),
+            "kept_columns": settings.kept_columns,
+            "all_probabilities": settings.all_probabilities,
+            "files": summary,
+            "rows": total,
+            "seconds": time.perf_counter() - started,
+            "finished_at": artifacts.utc_now(),
+        },
+    )
+    storage.publish(staging, output, marker=artifacts.SUCCESS_MARKER)
+    log.info(
+        "published %s (%d rows in %d file(s)) and %s", output, total, len(summary), artifacts.SUCCESS_MARKER
+    )
+
+
+def _write_rows(
+    out: Any,
+    chunk: Chunk,
+    kept: Sequence[str],
+    probabilities: np.ndarray,
+    names: Sequence[str],
+    settings: PredictSettings,
+) -> None:
+    best = probabilities.argmax(axis=-1)
+    lines = []
+    for i, top in enumerate(best.tolist()):
+        row: dict[str, Any] = {c: chunk[c][i] for c in kept}
+        row["label"] = names[top]
+        row["probability"] = float(probabilities[i, top])
+        if settings.all_probabilities:
+            row["probabilities"] = {
+                n: float(p) for n, p in zip(names, probabilities[i].tolist(), strict=True)
+            }
+        lines.append(json.dumps(row, ensure_ascii=False))
+    out.write("\n".join(lines) + "\n")

@@ -1,0 +1,184 @@
+"""Preemption for real: `trainer train` subprocesses killed with SIGKILL and SIGTERM mid-run, then started again
+with the same arguments against the loopback S3 server. They resume, finish the planned steps and publish once."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from safetensors.numpy import load_file
+from trainer_e2e_helpers import Staged, run_trainer, stage, upload_tree
+
+from contract.exit_codes import ExitCode
+from support.s3servers import S3Endpoint
+
+pytestmark = pytest.mark.slow
+
+EPOCHS = 2
+STEPS_PER_EPOCH = 480 // 16  # toy train.csv rows / global batch (1 replica)
+
+
+@pytest.fixture(scope="module")
+def staged(moto_s3: S3Endpoint, tmp_path_factory: pytest.TempPathFactory) -> Staged:
+    """The toy task with a dropout-free tiny BERT: training is then a pure function of the data order and weights."""
+    from support.tiny_bert import write_tiny_bert
+    from support.toy_data import vocabulary
+
+    model = write_tiny_bert(tmp_path_factory.mktemp("tiny-bert-no-dropout"), vocabulary(), dropout=0.0)
+    s3 = stage(moto_s3, model, tmp_path_factory.mktemp("toy"))
+    upload_tree(moto_s3, model, s3.bucket, "base/tiny-bert")
+    return s3
+
+
+def args(s3: Staged, output: str, *extra: str) -> list[str]:
+    return [
+        "--model",
+        s3.model,
+        "--train-data",
+        s3.train,
+        "--eval-data",
+        s3.dev,
+        "--text-column",
+        "review",
+        "--label-column",
+        "topic",
+        "--output",
+        output,
+        "--epochs",
+        str(EPOCHS),
+        "--learning-rate",
+        "2e-3",
+        "--per-replica-batch-size",
+        "16",
+        "--log-every-steps",
+        "10",
+        *extra,
+    ]
+
+
+def keys(s3: Staged, output: str) -> set[str]:
+    prefix = output.removeprefix(f"s3://{s3.bucket}/") + "/"
+    pages = s3.endpoint.client().get_paginator("list_objects_v2").paginate(Bucket=s3.bucket, Prefix=prefix)
+    return {o["Key"].removeprefix(prefix) for page in pages for o in page.get("Contents", [])}
+
+
+def read_json(s3: Staged, output: str, name: str) -> dict:
+    key = output.removeprefix(f"s3://{s3.bucket}/") + f"/{name}"
+    return json.loads(s3.endpoint.client().get_object(Bucket=s3.bucket, Key=key)["Body"].read())
+
+
+def start(s3: Staged, argv: list[str], work: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "trainer", "train", *argv, "--work-dir", str(work)],
+        env={**os.environ, **s3.endpoint.env()},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_checkpoint(s3: Staged, output: str, process: subprocess.Popen[str], timeout: float = 180) -> str:
+    """The first checkpoint that is complete in storage (its COMPLETE marker landed)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        complete = sorted(k.split("/")[1] for k in keys(s3, output) if k.endswith("/COMPLETE"))
+        if complete:
+            return complete[0]
+        assert process.poll() is None, process.communicate()[1][-3000:]
+        time.sleep(0.2)
+    process.kill()
+    raise AssertionError("no checkpoint landed in time")
+
+
+def weights(s3: Staged, output: str, tmp: Path) -> dict[str, np.ndarray]:
+    key = output.removeprefix(f"s3://{s3.bucket}/") + "/model/model.safetensors"
+    path = tmp / f"{abs(hash(output))}.safetensors"
+    s3.endpoint.client().download_file(s3.bucket, key, str(path))
+    return load_file(str(path))
+
+
+def test_sigkill_after_a_checkpoint_resumes_and_ends_where_an_uninterrupted_run_ends(
+    staged: Staged, tmp_path: Path
+) -> None:
+    s3 = staged
+    reference = s3.output("uninterrupted")
+    done = run_trainer(args(s3, reference, "--checkpoint-every-steps", "0"), s3.endpoint, tmp_path / "w0")
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    output = s3.output("killed")
+    argv = args(s3, output, "--checkpoint-every-steps", "0")  # epoch-end checkpoints only
+    process = start(s3, argv, tmp_path / "w1")
+    first = wait_for_checkpoint(s3, output, process)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert first == f"ckpt-{STEPS_PER_EPOCH:010d}"  # the end of epoch 1
+    assert "_SUCCESS" not in keys(s3, output)
+
+    resumed = run_trainer(argv, s3.endpoint, tmp_path / "w2")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "resumed from checkpoint" in resumed.stderr
+
+    run = read_json(s3, output, "run.json")
+    assert [a["status"] for a in run["attempts"]] == ["interrupted", "succeeded"]
+    assert run["attempts"][0]["resumed_from"] is None
+    resumed_from = run["attempts"][1]["resumed_from"]
+    assert resumed_from["optimizer_step"] >= STEPS_PER_EPOCH and resumed_from["step"] == 0
+    metrics = read_json(s3, output, "metrics.json")
+    assert metrics["throughput"]["optimizer_steps"] == EPOCHS * STEPS_PER_EPOCH  # the planned steps, in total
+    assert [row["epoch"] for row in metrics["history"]] == [1, 2]
+    published = keys(s3, output)
+    assert "_SUCCESS" in published and not any(k.startswith("checkpoints/") for k in published)
+
+    # Same seed, one replica, no dropout, resumed at an epoch boundary: the same final weights.
+    expected, actual = weights(s3, reference, tmp_path), weights(s3, output, tmp_path)
+    assert expected.keys() == actual.keys()
+    for name in expected:
+        np.testing.assert_allclose(actual[name], expected[name], rtol=1e-6, atol=1e-7, err_msg=name)
+
+
+def test_sigterm_checkpoints_gracefully_and_resumes_ignoring_a_cut_off_upload(
+    staged: Staged, tmp_path: Path
+) -> None:
+    s3 = staged
+    output = s3.output("terminated")
+    argv = args(s3, output, "--checkpoint-every-steps", "7")
+    process = start(s3, argv, tmp_path / "w1")
+    wait_for_checkpoint(s3, output, process)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == ExitCode.RETRYABLE, stderr[-3000:]
+    last_line = stderr.strip().splitlines()[-1]
+    assert last_line.startswith("trainer: error: stopped by SIGTERM at epoch ")
+    assert "run the same command again to resume" in last_line
+    run = read_json(s3, output, "run.json")
+    assert run["status"] == "preempted" and run["attempts"][-1]["status"] == "preempted"
+
+    # A checkpoint whose upload was cut off (files, no COMPLETE marker) and newer than any real one is ignored.
+    prefix = output.removeprefix(f"s3://{s3.bucket}/")
+    s3.endpoint.client().put_object(
+        Bucket=s3.bucket, Key=f"{prefix}/checkpoints/ckpt-9999999999/state.index", Body=b"half"
+    )
+
+    # Settings that change the checkpoint's meaning are refused, naming --restart.
+    changed = run_trainer([*argv, "--per-replica-batch-size", "8"], s3.endpoint, tmp_path / "w2")
+    assert changed.returncode == ExitCode.USAGE
+    assert "global_batch_size 16 -> 8" in changed.stderr and "--restart" in changed.stderr
+
+    resumed = run_trainer(argv, s3.endpoint, tmp_path / "w3")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "ignoring incomplete checkpoint" in resumed.stderr and "ckpt-9999999999" in resumed.stderr
+    run = read_json(s3, output, "run.json")
+    resumed_from = run["attempts"][-1]["resumed_from"]
+    assert resumed_from is not None and resumed_from["checkpoint"].endswith(
+        f"ckpt-{resumed_from['optimizer_step']:010d}"
+    )
+    assert read_json(s3, output, "metrics.json")["throughput"]["optimizer_steps"] == EPOCHS * STEPS_PER_EPOCH
+
+    # A run after _SUCCESS is a no-op, and --restart with --overwrite trains from scratch.
+    again = run_trainer(argv, s3.endpoint, tmp_path / "w4")
+    assert again.returncode == 0 and "nothing to do" in again.stderr

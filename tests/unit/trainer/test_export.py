@@ -1,0 +1,90 @@
+"""The serving SavedModel: its signature answers like the Keras model, with nothing but TensorFlow."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from trainer import distribute, export
+from trainer.data import LabelMap
+from trainer.model import build_classifier
+
+LABELS = LabelMap(("food", "sports", "weather"))
+
+
+@pytest.fixture(scope="module")
+def mirrored_model(tiny_bert: Path):
+    strategy = distribute.make_strategy()
+    assert strategy.num_replicas_in_sync == 2  # the model is mirrored, as in a training run
+    with strategy.scope():
+        model = build_classifier(tiny_bert, LABELS)
+    return model
+
+
+def _batch(tiny_bert: Path) -> dict[str, np.ndarray]:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_bert))
+    enc = tokenizer(["the pasta was very good", "rain and snow", "goal"], padding=True, return_tensors="np")
+    return {
+        "input_ids": enc["input_ids"].astype(np.int32),
+        "attention_mask": enc["attention_mask"].astype(np.int32),
+    }
+
+
+def test_serving_signature_matches_keras_logits(mirrored_model, tiny_bert: Path, tmp_path: Path) -> None:
+    dest = export.export_saved_model(mirrored_model, tmp_path / "saved_model", LABELS.names)
+    batch = _batch(tiny_bert)
+    expected = mirrored_model(batch, training=False).logits.numpy()
+
+    loaded = tf.saved_model.load(str(dest))
+    serve = loaded.signatures["serving_default"]
+    assert {k: (v.dtype, v.shape.as_list()) for k, v in serve.structured_input_signature[1].items()} == {
+        "input_ids": (tf.int32, [None, None]),
+        "attention_mask": (tf.int32, [None, None]),
+    }
+    out = serve(
+        input_ids=tf.constant(batch["input_ids"]), attention_mask=tf.constant(batch["attention_mask"])
+    )
+    assert set(out) == {"logits", "probabilities"}
+    np.testing.assert_allclose(out["logits"].numpy(), expected, rtol=1e-4, atol=1e-5)
+    probabilities = out["probabilities"].numpy()
+    np.testing.assert_allclose(probabilities.sum(axis=-1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(probabilities.argmax(-1), expected.argmax(-1))
+    assert [n.decode() for n in loaded.label_names.numpy()] == list(LABELS.names)
+    assert export.PAIR_SIGNATURE in loaded.signatures  # BERT takes token type ids: sentence pairs
+
+
+def test_serving_folder_loads_with_tensorflow_alone(mirrored_model, tiny_bert: Path, tmp_path: Path) -> None:
+    from transformers import AutoTokenizer
+
+    folder = export.write_serving_folder(
+        mirrored_model, AutoTokenizer.from_pretrained(str(tiny_bert)), LABELS.names, tmp_path / "serving"
+    )
+    assert (folder / "saved_model" / "saved_model.pb").is_file()
+    assert (folder / "tokenizer.json").is_file() and (folder / "vocab.txt").is_file()
+    assert json.loads((folder / "labels.json").read_text()) == list(LABELS.names)
+    batch = _batch(tiny_bert)
+    expected = mirrored_model(batch, training=False).logits.numpy()
+    np.save(tmp_path / "ids.npy", batch["input_ids"])
+    np.save(tmp_path / "mask.npy", batch["attention_mask"])
+    # A fresh interpreter that imports TensorFlow only (no transformers, no legacy Keras switch) serves the model.
+    script = f"""
+import sys, numpy as np, tensorflow as tf
+serve = tf.saved_model.load({str(folder / "saved_model")!r}).signatures["serving_default"]
+out = serve(input_ids=tf.constant(np.load({str(tmp_path / "ids.npy")!r})),
+            attention_mask=tf.constant(np.load({str(tmp_path / "mask.npy")!r})))
+np.save({str(tmp_path / "logits.npy")!r}, out["logits"].numpy())
+assert not [m for m in sys.modules if m.startswith("transformers")], "imported transformers"
+"""
+    env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False, env=env
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    np.testing.assert_allclose(np.load(tmp_path / "logits.npy"), expected, rtol=1e-4, atol=1e-5)
