@@ -218,16 +218,16 @@ def main() -> int:
         f"\n{args.data.name}: {rows} training rows, {args.epochs} epochs, batch {args.batch_size}, "
         f"seeds {args.seeds}; {machine}"
     )
-    print(f"{'':<10}{'train ex/s':>22}{'end-to-end ex/s':>22}{'dev accuracy':>22}{'peak RSS MiB':>22}")
+    print(f"{'':<10}{'train ex/s':>28}{'end-to-end ex/s':>28}{'dev accuracy':>28}{'peak RSS MiB':>28}")
     for name in ("reference", "trainer"):
         cells = [
             f"{table[name][m]['median']:.2f} ({table[name][m]['min']:.2f}..{table[name][m]['max']:.2f})"
             for m in METRICS
         ]
-        print(f"{name:<10}" + "".join(f"{c:>22}" for c in cells))
+        print(f"{name:<10}" + "".join(f"{c:>28}" for c in cells))
     print(
-        f"ratio     {ratios['train_examples_per_second']:>21.2f}x{ratios['end_to_end_examples_per_second']:>21.2f}x"
-        f"{accuracy_gap * 100:>+20.2f}pt (mean)"
+        f"ratio     {ratios['train_examples_per_second']:>27.2f}x{ratios['end_to_end_examples_per_second']:>27.2f}x"
+        f"{accuracy_gap * 100:>+26.2f}pt (mean)"
     )
     args.json.write_text(
         json.dumps(

@@ -18,10 +18,9 @@ from trainer.distribute import (
     num_workers,
     shard_policy,
     strategy_name,
-    unreachable,
-    wait_for_peers,
 )
 from trainer.errors import RetryableError
+from trainer.rendezvous import unreachable, wait_for_peers
 
 
 def free_port() -> int:
