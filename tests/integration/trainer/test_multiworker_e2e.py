@@ -89,18 +89,7 @@ def versioned(moto_s3: S3Endpoint, tiny_bert: Path, tmp_path_factory: pytest.Tem
 
 def trainer_args(s3: Staged, output: str) -> list[str]:
     return [
-        "--model",
-        s3.model,
-        "--train-data",
-        s3.train,
-        "--eval-data",
-        s3.dev,
-        "--text-column",
-        "review",
-        "--label-column",
-        "topic",
-        "--output",
-        output,
+        *s3.train_args(output),
         "--cpu-replicas",
         "1",
         "--progress",

@@ -1,7 +1,6 @@
 """Preemption for real: `trainer train` subprocesses killed with SIGKILL and SIGTERM mid-run, then started again
 with the same arguments against the loopback S3 server. They resume, finish the planned steps and publish once."""
 
-import json
 import os
 import signal
 import subprocess
@@ -12,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from safetensors.numpy import load_file
-from trainer_e2e_helpers import Staged, run_trainer, stage, upload_tree
+from trainer_e2e_helpers import Staged, listing, read_json, run_trainer, stage, upload_tree
 
 from contract.exit_codes import ExitCode
 from support.s3servers import S3Endpoint
@@ -37,18 +36,7 @@ def staged(moto_s3: S3Endpoint, tmp_path_factory: pytest.TempPathFactory) -> Sta
 
 def args(s3: Staged, output: str, *extra: str) -> list[str]:
     return [
-        "--model",
-        s3.model,
-        "--train-data",
-        s3.train,
-        "--eval-data",
-        s3.dev,
-        "--text-column",
-        "review",
-        "--label-column",
-        "topic",
-        "--output",
-        output,
+        *s3.train_args(output),
         "--epochs",
         str(EPOCHS),
         "--learning-rate",
@@ -62,14 +50,7 @@ def args(s3: Staged, output: str, *extra: str) -> list[str]:
 
 
 def keys(s3: Staged, output: str) -> set[str]:
-    prefix = output.removeprefix(f"s3://{s3.bucket}/") + "/"
-    pages = s3.endpoint.client().get_paginator("list_objects_v2").paginate(Bucket=s3.bucket, Prefix=prefix)
-    return {o["Key"].removeprefix(prefix) for page in pages for o in page.get("Contents", [])}
-
-
-def read_json(s3: Staged, output: str, name: str) -> dict:
-    key = output.removeprefix(f"s3://{s3.bucket}/") + f"/{name}"
-    return json.loads(s3.endpoint.client().get_object(Bucket=s3.bucket, Key=key)["Body"].read())
+    return set(listing(s3.endpoint, output))
 
 
 def start(s3: Staged, argv: list[str], work: Path) -> subprocess.Popen[str]:
@@ -123,12 +104,12 @@ def test_sigkill_after_a_checkpoint_resumes_and_ends_where_an_uninterrupted_run_
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "resumed from checkpoint" in resumed.stderr
 
-    run = read_json(s3, output, "run.json")
+    run = read_json(s3.endpoint, output, "run.json")
     assert [a["status"] for a in run["attempts"]] == ["interrupted", "succeeded"]
     assert run["attempts"][0]["resumed_from"] is None
     resumed_from = run["attempts"][1]["resumed_from"]
     assert resumed_from["optimizer_step"] >= STEPS_PER_EPOCH and resumed_from["step"] == 0
-    metrics = read_json(s3, output, "metrics.json")
+    metrics = read_json(s3.endpoint, output, "metrics.json")
     assert metrics["throughput"]["optimizer_steps"] == EPOCHS * STEPS_PER_EPOCH  # the planned steps, in total
     assert [row["epoch"] for row in metrics["history"]] == [1, 2]
     published = keys(s3, output)
@@ -155,7 +136,7 @@ def test_sigterm_checkpoints_gracefully_and_resumes_ignoring_a_cut_off_upload(
     last_line = stderr.strip().splitlines()[-1]
     assert last_line.startswith("trainer: error: stopped by SIGTERM at epoch ")
     assert "run the same command again to resume" in last_line
-    run = read_json(s3, output, "run.json")
+    run = read_json(s3.endpoint, output, "run.json")
     assert run["status"] == "preempted" and run["attempts"][-1]["status"] == "preempted"
 
     # A checkpoint whose upload was cut off (files, no COMPLETE marker) and newer than any real one is ignored.
@@ -172,12 +153,15 @@ def test_sigterm_checkpoints_gracefully_and_resumes_ignoring_a_cut_off_upload(
     resumed = run_trainer(argv, s3.endpoint, tmp_path / "w3")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "ignoring incomplete checkpoint" in resumed.stderr and "ckpt-9999999999" in resumed.stderr
-    run = read_json(s3, output, "run.json")
+    run = read_json(s3.endpoint, output, "run.json")
     resumed_from = run["attempts"][-1]["resumed_from"]
     assert resumed_from is not None and resumed_from["checkpoint"].endswith(
         f"ckpt-{resumed_from['optimizer_step']:010d}"
     )
-    assert read_json(s3, output, "metrics.json")["throughput"]["optimizer_steps"] == EPOCHS * STEPS_PER_EPOCH
+    assert (
+        read_json(s3.endpoint, output, "metrics.json")["throughput"]["optimizer_steps"]
+        == EPOCHS * STEPS_PER_EPOCH
+    )
 
     # A run after _SUCCESS is a no-op, and --restart with --overwrite trains from scratch.
     again = run_trainer(argv, s3.endpoint, tmp_path / "w4")

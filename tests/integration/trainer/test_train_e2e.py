@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from trainer_e2e_helpers import LEARNS, WELL_ABOVE_CHANCE, Staged, run_trainer, stage
+from trainer_e2e_helpers import LEARNS, WELL_ABOVE_CHANCE, Staged, listing, read_json, run_trainer, stage
 
 from support.s3servers import S3Endpoint
 from support.toy_data import TOPICS
@@ -45,36 +45,14 @@ def assert_complete(objects: set[str] | dict[str, dict]) -> None:
     assert set(objects) - events == ARTIFACTS
 
 
-def listing(endpoint: S3Endpoint, output: str) -> dict[str, dict]:
-    bucket, prefix = output.removeprefix("s3://").split("/", 1)
-    objects = endpoint.client().list_objects_v2(Bucket=bucket, Prefix=prefix + "/").get("Contents", [])
-    return {o["Key"].removeprefix(prefix + "/"): o for o in objects}
-
-
-def read_json(endpoint: S3Endpoint, output: str, name: str) -> dict:
-    bucket, prefix = output.removeprefix("s3://").split("/", 1)
-    return json.loads(endpoint.client().get_object(Bucket=bucket, Key=f"{prefix}/{name}")["Body"].read())
-
-
 def test_learns_the_toy_task_with_two_replicas_and_publishes_everything(
-    staged_moto: Staged, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+    staged_moto: Staged, tmp_path: Path
 ) -> None:
     s3 = staged_moto
     staged_dir = s3.local_dir
     output = s3.output("two-replicas")
     args = [
-        "--model",
-        s3.model,
-        "--train-data",
-        s3.train,
-        "--eval-data",
-        s3.dev,
-        "--text-column",
-        "review",
-        "--label-column",
-        "topic",
-        "--output",
-        output,
+        *s3.train_args(output),
         "--cpu-replicas",
         "2",
         *LEARNS,

@@ -1,5 +1,6 @@
 """Stage a tiny model and toy data in a loopback S3 server, and run `trainer train` as a user does."""
 
+import json
 import os
 import subprocess
 import sys
@@ -25,6 +26,13 @@ class Staged:
 
     def output(self, name: str) -> str:
         return f"s3://{self.bucket}/runs/{name}-{uuid.uuid4().hex[:8]}"
+
+    def train_args(self, output: str) -> list[str]:
+        """`trainer train` flags for the staged model and toy data, publishing to `output`."""
+        return [
+            *("--model", self.model, "--train-data", self.train, "--eval-data", self.dev),
+            *("--text-column", "review", "--label-column", "topic", "--output", output),
+        ]
 
 
 def upload_tree(endpoint: S3Endpoint, folder: Path, bucket: str, prefix: str) -> None:
@@ -94,3 +102,15 @@ def run_trainer(
         timeout=timeout,
         check=False,
     )
+
+
+def listing(endpoint: S3Endpoint, output: str) -> dict[str, dict]:
+    """Every object under the `output` prefix, by its key relative to it (paginated)."""
+    bucket, prefix = output.removeprefix("s3://").split("/", 1)
+    pages = endpoint.client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + "/")
+    return {o["Key"].removeprefix(prefix + "/"): o for page in pages for o in page.get("Contents", [])}
+
+
+def read_json(endpoint: S3Endpoint, output: str, name: str) -> dict:
+    bucket, prefix = output.removeprefix("s3://").split("/", 1)
+    return json.loads(endpoint.client().get_object(Bucket=bucket, Key=f"{prefix}/{name}")["Body"].read())
