@@ -50,6 +50,24 @@ def train(
     return code, errors[0]
 
 
+def train_against_the_environment(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """`trainer train` with whatever AWS_* settings the test put in the environment; the last stderr line."""
+    code = main(
+        [
+            "train",
+            "--model",
+            "m",
+            "--train-data",
+            "s3://any-bucket/train.csv",
+            "--output",
+            "s3://any-bucket/out",
+            "--work-dir",
+            str(tmp_path),
+        ]
+    )
+    return code, capsys.readouterr().err.strip().splitlines()[-1]
+
+
 @pytest.mark.parametrize(
     ("flag", "value", "message"),
     [
@@ -109,20 +127,7 @@ def test_bad_credentials(
 ) -> None:
     for key, value in moto_s3_auth.with_credentials(moto_s3_auth.access_key, "wrong-secret").env().items():
         monkeypatch.setenv(key, value)
-    code = main(
-        [
-            "train",
-            "--model",
-            "m",
-            "--train-data",
-            "s3://any-bucket/train.csv",
-            "--output",
-            "s3://any-bucket/out",
-            "--work-dir",
-            str(tmp_path),
-        ]
-    )
-    line = capsys.readouterr().err.strip().splitlines()[-1]
+    code, line = train_against_the_environment(tmp_path, capsys)
     assert code == ExitCode.ACCESS_DENIED
     assert line.startswith("trainer: error: ") and "AWS_SECRET_ACCESS_KEY" in line
     assert "wrong-secret" not in line
@@ -135,20 +140,7 @@ def test_unreachable_endpoint_is_retryable(
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", url)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "k")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s")
-    code = main(
-        [
-            "train",
-            "--model",
-            "m",
-            "--train-data",
-            "s3://any-bucket/train.csv",
-            "--output",
-            "s3://any-bucket/out",
-            "--work-dir",
-            str(tmp_path),
-        ]
-    )
-    line = capsys.readouterr().err.strip().splitlines()[-1]
+    code, line = train_against_the_environment(tmp_path, capsys)
     assert code == ExitCode.RETRYABLE
     assert url in line
 
