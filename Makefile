@@ -19,7 +19,7 @@ help:
 	@echo "make demo     train a classifier end to end against a local S3 server, on CPU, offline"
 	@echo "make test     run the test suite"
 	@echo "make lint     ruff and hadolint"
-	@echo "make bench    trainer vs the seed-style recipe on BENCH_DATA (default ../shared/data/sst2); not a test"
+	@echo "make bench    trainer vs the seed-style and HF-example recipes on BENCH_DATA (default ../shared/data/sst2); not a test"
 	@echo "make bench-s3 object-storage throughput vs plain boto3"
 
 $(UV):

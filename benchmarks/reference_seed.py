@@ -8,7 +8,6 @@ compared with. Prints nothing but its JSON report path; writes the report with i
         --learning-rate 5e-5 --seed 42 --report out.json
 """
 
-import argparse
 import csv
 import json
 import os
@@ -16,6 +15,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import baseline_cli
 
 STARTED = time.perf_counter()
 
@@ -27,19 +28,7 @@ def read_tsv(path: Path, text_columns: list[str], label_column: str) -> tuple[li
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--train", type=Path, required=True)
-    parser.add_argument("--dev", type=Path, required=True)
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--text-column", action="append", required=True)
-    parser.add_argument("--label-column", required=True)
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--learning-rate", type=float, default=5e-5)
-    parser.add_argument("--max-length", type=int, default=128)
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--report", type=Path, required=True)
-    args = parser.parse_args()
+    args = baseline_cli.parse_args()
 
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -28,6 +28,12 @@ def format_metrics(logs: Mapping[str, float] | None) -> str:
     return " ".join(f"{key}={value:.4f}" for key, value in sorted((logs or {}).items()))
 
 
+def crossed(previous_step: int, step: int, every: int) -> bool:
+    """Whether a multiple of `every` lies in (previous_step, step]: with steps_per_execution N > 1 Keras reports
+    only every N-th step, so "step % every == 0" would miss most multiples."""
+    return every > 0 and step // every > previous_step // every
+
+
 class ProgressLines(keras.callbacks.Callback):
     """One log line every `every_steps` steps and one per epoch: loss, accuracy, examples/s and ETA.
 
@@ -55,6 +61,7 @@ class ProgressLines(keras.callbacks.Callback):
         self._clock = clock
         self._train_start: float | None = None
         self._steps_run = 0
+        self._last_step = 0
         self._epoch_start = 0.0
         self._epoch = 0
 
@@ -65,11 +72,14 @@ class ProgressLines(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
         self._epoch = epoch
         self._epoch_start = self._clock()
+        self._last_step = self.step_offset
 
     def on_train_batch_end(self, batch: int, logs: Mapping[str, float] | None = None) -> None:
-        self._steps_run += 1
+        # `batch` is the last step of the call: with steps_per_execution N, Keras reports every N steps.
         step = self.step_offset + batch + 1
-        if step % self.every_steps and step != self.steps_per_epoch:
+        self._steps_run += step - self._last_step
+        previous, self._last_step = self._last_step, step
+        if not crossed(previous, step, self.every_steps) and step != self.steps_per_epoch:
             return
         now = self._clock()
         elapsed = now - self._epoch_start
@@ -128,6 +138,7 @@ class Checkpointing(keras.callbacks.Callback):
         self.every_steps = every_steps
         self._stop = stop
         self.step_offset = 0
+        self._last_step = 0
         self._epoch = 0
 
     def _position(self, epoch: int, step: int) -> Position:
@@ -137,14 +148,16 @@ class Checkpointing(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
         self._epoch = epoch
+        self._last_step = self.step_offset
 
     def on_train_batch_end(self, batch: int, logs: Mapping[str, float] | None = None) -> None:
         step = self.step_offset + batch + 1
+        previous, self._last_step = self._last_step, step
         if self._stop.is_set():
             position = self._position(self._epoch, step)
             self._save(position, True)
             raise Preempted(position)
-        if self.every_steps and step % self.every_steps == 0 and step < self.steps_per_epoch:
+        if crossed(previous, step, self.every_steps) and step < self.steps_per_epoch:
             self._save(self._position(self._epoch, step), False)
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:

@@ -80,6 +80,10 @@ def make_strategy(
     return tf.distribute.get_strategy()
 
 
+def has_gpus() -> bool:
+    return bool(tf.config.list_logical_devices("GPU"))
+
+
 def global_batch_size(per_replica_batch_size: int, replicas: int) -> int:
     """Examples per optimizer step: each replica takes `per_replica_batch_size` of every global batch."""
     return per_replica_batch_size * max(1, replicas)

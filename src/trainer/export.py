@@ -48,23 +48,24 @@ def export_saved_model(model: Any, dest_dir: Path, label_names: Sequence[str] | 
         return {"logits": logits, "probabilities": tf.nn.softmax(logits, axis=-1)}
 
     class Serving(tf.Module):
+        # The functions call the model through a closure and the module tracks only its variables: holding the
+        # Keras model itself would make tf.saved_model trace every layer's call for Keras' own metadata (12.6 s
+        # against 1.5 s for all-MiniLM-L6-v2), which nothing here loads.
         def __init__(self) -> None:
             super().__init__(name="serving")
-            self.model = model
+            self.model_variables = list(model.variables)
             if label_names is not None:
                 self.label_names = tf.Variable(list(label_names), trainable=False, dtype=tf.string)
 
         @tf.function(input_signature=[spec_ids, spec_mask])
         def serve(self, input_ids: tf.Tensor, attention_mask: tf.Tensor) -> dict[str, tf.Tensor]:
-            return outputs(
-                self.model(input_ids=input_ids, attention_mask=attention_mask, training=False).logits
-            )
+            return outputs(model(input_ids=input_ids, attention_mask=attention_mask, training=False).logits)
 
         @tf.function(input_signature=[spec_ids, spec_mask, spec_types])
         def serve_pairs(
             self, input_ids: tf.Tensor, attention_mask: tf.Tensor, token_type_ids: tf.Tensor
         ) -> dict[str, tf.Tensor]:
-            logits = self.model(
+            logits = model(
                 input_ids=input_ids,
                 attention_mask=attention_mask,
                 token_type_ids=token_type_ids,

@@ -102,23 +102,36 @@ def cross_entropy(logits: np.ndarray, label_ids: np.ndarray) -> float:
 
 
 def predict_logits(
-    model: Any, encoded: data.Encoded, *, global_batch_size: int, pad_token_id: int
+    model: Any,
+    encoded: data.Encoded,
+    *,
+    global_batch_size: int,
+    pad_token_id: int,
+    pad_to_multiple_of: int = 8,
+    buckets: list[int] | None = None,
 ) -> np.ndarray:
-    """Logits for every row, in row order, through the same tf.data pipeline (and strategy) as training."""
-    from trainer import pipeline
+    """Float32 logits for every row, in row order, through the same tf.data pipeline (and strategy) as training.
+
+    The rows run shortest first, so each batch pads to about its own length; the logits are put back in order.
+    """
+    from trainer import distribute, pipeline
 
     if len(encoded) == 0:
         return np.zeros((0, int(model.config.num_labels)), dtype=np.float32)
-    # Without a training order, build_dataset keeps every row in its original order (partial last batch too).
-    from trainer import distribute
-
+    order = pipeline.length_sorted(encoded.lengths)
     ds = pipeline.build_dataset(
         encoded,
         global_batch_size=global_batch_size,
+        order=order,
         pad_token_id=pad_token_id,
+        pad_to_multiple_of=pad_to_multiple_of,
+        buckets=buckets,
         shard_policy=distribute.input_shard_policy(model.distribute_strategy),
     )
     predictions = model.predict(ds, verbose=0)
     if isinstance(predictions, dict):
-        return np.asarray(predictions["logits"])
-    return np.asarray(getattr(predictions, "logits", predictions))
+        predictions = predictions["logits"]
+    sorted_logits = np.asarray(getattr(predictions, "logits", predictions), dtype=np.float32)
+    logits = np.empty_like(sorted_logits)
+    logits[order] = sorted_logits
+    return logits

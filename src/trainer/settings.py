@@ -15,6 +15,9 @@ from contract.container import SCRATCH_DIR, SETTINGS_ENV_PREFIX
 
 DataFormat = Literal["auto", "csv", "tsv", "jsonl", "parquet"]
 ProgressMode = Literal["auto", "bar", "lines"]
+Optim = Literal["adamw_lazy", "adamw"]
+EvalStrategy = Literal["epoch", "no"]
+LrSchedulerType = Literal["linear", "constant"]
 
 MAX_POSITIONS = 512
 """BERT-family models have 512 position embeddings; longer --max-length values cannot be honoured."""
@@ -93,13 +96,23 @@ class TrainingArguments(BaseModel):
         le=4096,
         description="Examples per replica (GPU) per step; the global batch is this times the number of replicas.",
     )
+    eval_strategy: EvalStrategy = Field(
+        default="epoch",
+        description="epoch: evaluate after every epoch (validation curves); no: only once, after training. "
+        "The final evaluation always runs.",
+    )
     learning_rate: float = Field(default=5e-5, gt=0.0, le=1.0, description="Peak learning rate of AdamW.")
+    lr_scheduler_type: LrSchedulerType = Field(
+        default="linear",
+        description="linear: after the warmup, decay linearly to 0 at the last step (BERT's recipe); constant: "
+        "stay at --learning-rate after the warmup.",
+    )
     warmup_ratio: float = Field(
         default=0.1,
         ge=0.0,
         lt=1.0,
-        description="Fraction of all training steps spent warming the learning rate up linearly from 0; "
-        "it then decays linearly to 0.",
+        description="Fraction of all training steps spent warming the learning rate up linearly from 0 "
+        "(then --lr-scheduler-type applies).",
     )
     weight_decay: float = Field(default=0.01, ge=0.0, lt=1.0, description="AdamW decoupled weight decay.")
     seed: int = Field(
@@ -112,6 +125,62 @@ class TrainingArguments(BaseModel):
         description="When no GPU is visible, split the CPU into this many logical devices and mirror over them "
         "(to exercise multi-replica training on a laptop or in CI).",
     )
+
+
+class PerformanceArguments(BaseModel):
+    """Speed options; the defaults are what measured fastest at equal accuracy (benchmarks/README.md)."""
+
+    group_by_length: bool = Field(
+        default=True,
+        description="Batch rows of similar length together (from windows of shuffled rows; batch order shuffled "
+        "every epoch), so little compute goes to padding.",
+    )
+    pad_to_multiple_of: int | None = Field(
+        default=None,
+        ge=1,
+        le=128,
+        description="Pad each batch's length up to a multiple of this. Default: 8 on GPUs (tensor cores), 1 on "
+        "CPUs (measured faster: no tensor cores to feed, fewer padded tokens).",
+    )
+    optim: Optim = Field(
+        default="adamw_lazy",
+        description="adamw_lazy: AdamW that updates only the embedding rows a batch uses (fast for large "
+        "vocabularies); adamw: every row every step, as Keras and transformers' AdamWeightDecay do.",
+    )
+    bf16: bool = Field(
+        default=False,
+        description="Mixed precision mixed_bfloat16: bfloat16 compute, float32 weights (Ampere/Hopper GPUs, TPUs, "
+        "CPUs with AMX or AVX512-BF16).",
+    )
+    fp16: bool = Field(
+        default=False,
+        description="Mixed precision mixed_float16 with dynamic loss scaling (Volta/Turing GPUs such as V100, T4).",
+    )
+    jit_compile: bool = Field(
+        default=False,
+        description="Compile the train and eval steps with XLA; batch lengths are then padded to a few bucket "
+        "lengths (16, 32, 64, ... --max-length) because XLA compiles once per shape. Pays on long runs.",
+    )
+    steps_per_execution: int = Field(
+        default=1,
+        ge=1,
+        le=1000,
+        description="Optimizer steps per call into the TensorFlow runtime; more cuts per-step overhead. "
+        "Progress, checkpoints and SIGTERM are then handled every N steps.",
+    )
+
+    @model_validator(mode="after")
+    def _one_precision(self) -> "PerformanceArguments":
+        if self.bf16 and self.fp16:
+            raise ValueError("--bf16 and --fp16 exclude each other: choose one")
+        return self
+
+    @property
+    def mixed_precision(self) -> str | None:
+        """The Keras mixed-precision policy name, or None for float32."""
+        if self.bf16:
+            return "mixed_bfloat16"
+        return "mixed_float16" if self.fp16 else None
 
 
 class CheckpointArguments(BaseModel):
@@ -170,6 +239,7 @@ class TrainSettings(
     OutputArguments,
     DistributionArguments,
     CheckpointArguments,
+    PerformanceArguments,
     TrainingArguments,
     DataArguments,
     ModelArguments,

@@ -37,6 +37,7 @@ from trainer.model import build_classifier, compile_classifier
 from trainer.settings import TrainSettings
 from trainer.sources import fetch_data, load_tokenizer, resolve_model
 from trainer.storage import Location, Storage
+from trainer.timing import Timeline
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ def prepare_splits(settings: TrainSettings, train: data.Examples, evaluation: da
 
 def run(settings: TrainSettings, storage: Storage | None = None) -> int:
     """Train, evaluate and publish; returns the process exit code (0, also when the output is already complete)."""
+    timeline = Timeline()
     storage = storage or Storage()
     output = Location.parse(settings.output)
     train_uri = Location.parse(settings.train_data)
@@ -88,7 +90,9 @@ def run(settings: TrainSettings, storage: Storage | None = None) -> int:
     stop = threading.Event()
     previous_handler = signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     try:
-        _train_and_publish(settings, storage, output, train_uri, eval_uri, record, work, stop, strategy)
+        _train_and_publish(
+            settings, storage, output, train_uri, eval_uri, record, work, stop, strategy, timeline
+        )
     except BaseException as e:
         if chief:
             _record_failure(storage, output, record, e)
@@ -202,9 +206,19 @@ def _train_and_publish(
     work: Path,
     stop: threading.Event,
     strategy: tf.distribute.Strategy,
+    timeline: Timeline,
 ) -> None:
     chief = distribute.is_chief(strategy)
+    settings = settings.model_copy(
+        update={
+            "pad_to_multiple_of": pipeline.pad_multiple(
+                settings.pad_to_multiple_of, gpus=distribute.has_gpus()
+            )
+        }
+    )
+    timeline.mark("imports_and_strategy")
     prepared = _prepare(settings, storage, train_uri, eval_uri, record, work)
+    timeline.mark("data_ready")
     labels = prepared.splits.labels
     replicas = strategy.num_replicas_in_sync
     global_batch = distribute.global_batch_size(settings.per_replica_batch_size, replicas)
@@ -220,6 +234,7 @@ def _train_and_publish(
         "per_replica_batch_size": settings.per_replica_batch_size,
         "global_batch_size": global_batch,
         "steps_per_epoch": steps,
+        "pad_to_multiple_of": settings.pad_to_multiple_of,
     }
     log.info(
         "strategy=%s replicas=%d global_batch=%d (%d per replica x %d) steps_per_epoch=%d epochs=%d",
@@ -232,24 +247,36 @@ def _train_and_publish(
         settings.epochs,
     )
     pad_id = prepared.tokenizer.pad_token_id or 0
-    shard_policy = distribute.input_shard_policy(strategy, len(record.data.get("train", [])))
-    eval_ds = pipeline.build_dataset(
-        prepared.eval, global_batch_size=global_batch, pad_token_id=pad_id, shard_policy=shard_policy
-    )
+    buckets = fitting.batch_buckets(settings)
+
+    def evaluate() -> dict[str, Any]:
+        """Loss, accuracy and the per-label report on the evaluation rows, from one prediction pass."""
+        logits = inference.predict_logits(
+            model,
+            prepared.eval,
+            global_batch_size=global_batch,
+            pad_token_id=pad_id,
+            pad_to_multiple_of=settings.pad_to_multiple_of,
+            buckets=buckets,
+        )
+        report = metrics.classification_report(prepared.eval.labels, np.argmax(logits, axis=-1), labels.names)
+        return {"loss": inference.cross_entropy(logits, prepared.eval.labels), **report}
 
     tf.keras.utils.set_random_seed(settings.seed)
     with strategy.scope():
-        model = build_classifier(prepared.model_path, labels)
+        model = build_classifier(prepared.model_path, labels, settings.mixed_precision)
         compile_classifier(
             model,
             learning_rate=settings.learning_rate,
             total_steps=steps * settings.epochs,
             warmup_ratio=settings.warmup_ratio,
             weight_decay=settings.weight_decay,
+            optim=settings.optim,
+            lr_scheduler_type=settings.lr_scheduler_type,
+            jit_compile=settings.jit_compile,
+            steps_per_execution=settings.steps_per_execution,
         )
-        # Create the optimizer's step counter and Adam slots now, so a checkpoint restores into them.
-        # transformers' AdamWeightDecay is a legacy (OptimizerV2) optimizer: `_create_all_weights` is its build.
-        model.optimizer._create_all_weights(model.trainable_variables)
+    timeline.mark("model_ready")
     checkpoints = CheckpointManager(
         storage,
         output,
@@ -264,6 +291,7 @@ def _train_and_publish(
             "max_length": prepared.max_length,
             "steps_per_epoch": steps,
             "epochs": settings.epochs,
+            "group_by_length": settings.group_by_length,  # the batches of a resumed epoch depend on it
         },
     )
     try:
@@ -275,7 +303,7 @@ def _train_and_publish(
         result = fitting.fit(
             model,
             prepared.train,
-            eval_ds,
+            evaluate,
             settings=settings,
             steps=steps,
             global_batch=global_batch,
@@ -284,7 +312,9 @@ def _train_and_publish(
             history=history,
             checkpoints=checkpoints,
             stop=stop,
+            on_first_step=lambda: _log_startup(timeline),
         )
+        timeline.mark("trained")
         checkpoints.wait()
     finally:
         checkpoints.close()
@@ -295,18 +325,15 @@ def _train_and_publish(
             f"{checkpoints.root}: run the same command again to resume"
         )
 
-    # One pass over the evaluation rows: the loss is the mean cross-entropy of the same logits.
-    logits = inference.predict_logits(
-        model, prepared.eval, global_batch_size=global_batch, pad_token_id=pad_id
-    )
-    report = metrics.classification_report(prepared.eval.labels, np.argmax(logits, axis=-1), labels.names)
-    eval_metrics = {"loss": inference.cross_entropy(logits, prepared.eval.labels), **report}
+    eval_metrics = evaluate()
     log.info(
         "eval: loss=%.4f accuracy=%.4f macro_f1=%.4f",
         eval_metrics["loss"],
-        report["accuracy"],
-        report["macro_f1"],
+        eval_metrics["accuracy"],
+        eval_metrics["macro_f1"],
     )
+    fitting.complete_last_epoch(result.history, eval_metrics)
+    timeline.mark("evaluated")
 
     if not chief:
         # The SavedModel export runs collectives, so every worker takes part; the others write a throwaway copy.
@@ -317,14 +344,16 @@ def _train_and_publish(
             distribute.worker_index(strategy),
             distribute.num_workers(strategy),
             eval_metrics["loss"],
-            report["accuracy"],
+            eval_metrics["accuracy"],
         )
         return
     staging = work / "output"
     model.save_pretrained(staging / artifacts.MODEL_DIR, safe_serialization=True)
     prepared.tokenizer.save_pretrained(staging / artifacts.MODEL_DIR)
     artifacts.write_json(staging / artifacts.LABELS_FILE, list(labels.names))
+    timeline.mark("model_saved")
     export.write_serving_folder(model, prepared.tokenizer, labels.names, staging / export.SERVING_DIR)
+    timeline.mark("serving_exported")
     train_seconds = sum(row["train_seconds"] for row in result.history)
     trained_examples = sum(row["train_seconds"] * row["train_examples_per_second"] for row in result.history)
     artifacts.write_json(
@@ -339,7 +368,9 @@ def _train_and_publish(
                 "steps_per_epoch": steps,
                 "optimizer_steps": int(model.optimizer.iterations.numpy()),
                 "replicas": replicas,
+                "startup_seconds": timeline.marks.get("first_step"),
             },
+            "timeline_seconds": timeline.as_dict(),
             "rows": {"train": len(prepared.train), "eval": len(prepared.eval)},
         },
     )
@@ -350,13 +381,21 @@ def _train_and_publish(
     artifacts.write_json(staging / artifacts.RUN_FILE, record.as_dict())
     storage.publish(staging, output, marker=artifacts.SUCCESS_MARKER)
     log.info(
-        "published %s (model, serving SavedModel, labels, metrics, reports, run record) and %s",
+        "published %s (model, serving SavedModel, labels, metrics, reports, run record) and %s "
+        "%.1fs after process start",
         output,
         artifacts.SUCCESS_MARKER,
+        timeline.mark("published"),
     )
     removed = checkpoints.discard()
     if removed:
         log.info("removed %d checkpoint objects under %s: the run is published", removed, checkpoints.root)
+
+
+def _log_startup(timeline: Timeline) -> None:
+    seconds = timeline.mark("first_step")
+    phases = " ".join(f"{name}={at:.1f}s" for name, at in timeline.marks.items())
+    log.info("first training step began %.1fs after process start (%s)", seconds, phases)
 
 
 def _resume_point(

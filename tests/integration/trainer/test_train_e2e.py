@@ -164,3 +164,31 @@ def test_seaweedfs_prefix_of_jsonl_shards_with_a_held_out_split(
     assert metrics["eval"]["accuracy"] > WELL_ABOVE_CHANCE
     assert len(read_json(seaweed_s3, output, "run.json")["data"]["train"]) == 4
     assert list((tmp_path / "work").iterdir()) == []  # scratch space is cleaned up
+
+
+def test_speed_options_still_learn_and_the_run_reports_where_its_time_went(
+    staged_moto: Staged, tmp_path: Path
+) -> None:
+    """bf16, XLA on bucketed lengths, 3 steps per execution, one evaluation at the end."""
+    s3 = staged_moto
+    output = s3.output("speed")
+    args = [*s3.train_args(output), *LEARNS, "--bf16", "--jit-compile", "--steps-per-execution", "3"]
+    result = run_trainer([*args, "--eval-strategy", "no"], s3.endpoint, tmp_path / "work")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert re.search(
+        r"first training step began [\d.]+s after process start \(imports_and_strategy=", result.stderr
+    )
+
+    metrics = read_json(s3.endpoint, output, "metrics.json")
+    assert metrics["eval"]["accuracy"] > WELL_ABOVE_CHANCE
+    assert metrics["throughput"]["optimizer_steps"] == 8 * 30  # 480 rows / 16 per step, every step ran
+    history = metrics["history"]
+    assert [("val_loss" in row) for row in history] == [False] * 7 + [True]  # --eval-strategy no
+    assert history[-1]["val_accuracy"] == pytest.approx(metrics["eval"]["accuracy"])
+    timeline = metrics["timeline_seconds"]
+    phases = ["data_ready", "model_ready", "first_step", "trained", "evaluated", "serving_exported"]
+    assert [timeline[p] for p in phases] == sorted(timeline[p] for p in phases)
+    assert metrics["throughput"]["startup_seconds"] == timeline["first_step"] > 0
+    run = read_json(s3.endpoint, output, "run.json")
+    assert run["settings"]["bf16"] and run["settings"]["jit_compile"]
+    assert_complete(listing(s3.endpoint, output))

@@ -70,3 +70,39 @@ def test_checkpointing_every_n_steps_at_epoch_ends_and_on_preemption() -> None:
         callback.on_train_batch_end(1)  # step 4: SIGTERM arrived; save and wait for the upload, then stop
     assert saved == [(Position(epoch=1, step=4, global_step=9), True)]
     assert stopped.value.position == Position(epoch=1, step=4, global_step=9)
+
+
+def test_with_steps_per_execution_checkpoints_and_progress_fire_when_a_multiple_is_crossed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """With steps_per_execution 4, Keras reports steps 4, 8, 12: every 5 steps means after steps 8 and 12."""
+    import threading
+
+    from trainer.callbacks import Checkpointing, crossed
+    from trainer.checkpoints import Position
+
+    assert crossed(4, 8, 5) and not crossed(0, 4, 5) and crossed(0, 5, 5) and not crossed(3, 7, 0)
+    saved: list[Position] = []
+    checkpointing = Checkpointing(
+        lambda p, wait: saved.append(p), steps_per_epoch=14, every_steps=5, stop=threading.Event()
+    )
+    clock = FakeClock()
+    progress = ProgressLines(epochs=1, steps_per_epoch=14, global_batch_size=8, every_steps=5, clock=clock)
+    caplog.set_level(logging.INFO, logger="trainer.progress")
+    for callback in (checkpointing, progress):
+        callback.on_train_begin()
+        callback.on_epoch_begin(0)
+    for last_step in (3, 7, 11, 13):  # the last step index of each execution, as Keras passes it
+        clock.now += 4.0
+        for callback in (checkpointing, progress):
+            callback.on_train_batch_end(last_step, {"loss": 0.5})
+    assert [p.step for p in saved] == [8, 12]
+    lines = [r.getMessage() for r in caplog.records]
+    assert [line.split(" loss")[0] for line in lines] == [
+        "epoch 1/1 step 8/14",
+        "epoch 1/1 step 12/14",
+        "epoch 1/1 step 14/14",
+    ]
+    assert lines[0].endswith(
+        "examples/s=8.0 eta=0:00:06"
+    )  # 8 steps x 8 rows in 8 s; 6 steps left at 1 s each

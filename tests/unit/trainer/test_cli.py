@@ -28,6 +28,9 @@ def test_defaults_and_repeated_text_column() -> None:
     assert settings.per_replica_batch_size == 32
     assert settings.label_column == "label"
     assert settings.eval_data is None and settings.eval_fraction == 0.1
+    assert settings.group_by_length and settings.optim == "adamw_lazy" and settings.mixed_precision is None
+    assert parse([*REQUIRED, "--bf16"]).mixed_precision == "mixed_bfloat16"
+    assert parse([*REQUIRED, "--fp16", "--no-group-by-length"]).group_by_length is False
 
 
 def test_environment_variables_fill_every_option(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -63,6 +66,12 @@ def test_environment_variables_fill_every_option(monkeypatch: pytest.MonkeyPatch
         ),
         (["--text-column", "a", "--text-column", "a"], "the two --text-column values must differ"),
         (["--labels", "pos"], "--labels needs at least two labels"),
+        (["--bf16", "--fp16"], "--bf16 and --fp16 exclude each other: choose one"),
+        (["--optim", "sgd"], "--optim (TRAINER_OPTIM): Input should be 'adamw_lazy' or 'adamw'"),
+        (
+            ["--eval-strategy", "steps"],
+            "--eval-strategy (TRAINER_EVAL_STRATEGY): Input should be 'epoch' or 'no'",
+        ),
     ],
 )
 def test_invalid_numbers_are_one_line_and_exit_2(

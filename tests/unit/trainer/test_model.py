@@ -82,3 +82,56 @@ def test_fit_under_two_replicas_learns_a_batch(tiny_bert: Path) -> None:
     after = model.evaluate(one_batch, verbose=0, return_dict=True)
     assert after["loss"] < before / 2
     assert after["accuracy"] == 1.0
+
+
+def test_bf16_computes_in_bfloat16_keeps_float32_weights_and_a_float32_loss(tiny_bert: Path) -> None:
+    import tf_keras as keras
+
+    from trainer.model import LogitsCrossEntropy
+
+    model = build_classifier(tiny_bert, LABELS, "mixed_bfloat16")
+    assert keras.mixed_precision.global_policy().name == "float32"  # restored after the build
+    compile_classifier(model, learning_rate=1e-3, total_steps=10, warmup_ratio=0.0, weight_decay=0.01)
+    x, y = batch()
+    logits = model(x, training=False).logits
+    assert logits.dtype == tf.bfloat16
+    assert {w.dtype for w in model.trainable_weights} == {tf.float32}
+    loss = LogitsCrossEntropy()(y, logits)
+    assert loss.dtype == tf.float32
+    expected = tf.keras.losses.sparse_categorical_crossentropy(
+        y, tf.cast(logits, tf.float32), from_logits=True
+    )
+    assert float(loss) == pytest.approx(float(tf.reduce_mean(expected)), rel=1e-6)
+    before = model.evaluate(tf.data.Dataset.from_tensors((x, y)), verbose=0, return_dict=True)["loss"]
+    model.fit(tf.data.Dataset.from_tensors((x, y)).repeat(10), epochs=1, verbose=0)
+    assert model.evaluate(tf.data.Dataset.from_tensors((x, y)), verbose=0, return_dict=True)["loss"] < before
+
+
+def test_fp16_gets_dynamic_loss_scaling_that_checkpoints_with_the_optimizer(
+    tiny_bert: Path, tmp_path: Path
+) -> None:
+    import tf_keras as keras
+
+    model = build_classifier(tiny_bert, LABELS, "mixed_float16")
+    compile_classifier(model, learning_rate=1e-3, total_steps=10, warmup_ratio=0.0, weight_decay=0.01)
+    assert isinstance(model.optimizer, keras.mixed_precision.LossScaleOptimizer)
+    model.fit(tf.data.Dataset.from_tensors(batch()).repeat(3), epochs=1, verbose=0)
+    assert int(model.optimizer.iterations) == 3
+    saved = tf.train.Checkpoint(model=model, optimizer=model.optimizer).write(str(tmp_path / "state"))
+    again = build_classifier(tiny_bert, LABELS, "mixed_float16")
+    compile_classifier(again, learning_rate=1e-3, total_steps=10, warmup_ratio=0.0, weight_decay=0.01)
+    tf.train.Checkpoint(model=again, optimizer=again.optimizer).read(saved).assert_existing_objects_matched()
+    assert int(again.optimizer.iterations) == 3
+    assert float(again.optimizer.loss_scale) == float(model.optimizer.loss_scale)
+
+
+def test_steps_per_execution_runs_every_step(tiny_bert: Path) -> None:
+    model = build_classifier(tiny_bert, LABELS)
+    compile_classifier(
+        model, learning_rate=1e-3, total_steps=10, warmup_ratio=0.0, weight_decay=0.0, steps_per_execution=4
+    )
+    ends: list[int] = []
+    callback = tf.keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: ends.append(batch))
+    model.fit(tf.data.Dataset.from_tensors(batch()).repeat(10), epochs=1, verbose=0, callbacks=[callback])
+    assert int(model.optimizer.iterations) == 10
+    assert ends == [3, 7, 9]  # what the callbacks see: the last step of each execution

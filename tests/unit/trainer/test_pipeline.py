@@ -2,7 +2,14 @@ import numpy as np
 import tensorflow as tf
 
 from trainer.data import Encoded
-from trainer.pipeline import PAD_TO_MULTIPLE_OF, build_dataset, epoch_order, steps_per_epoch
+from trainer.pipeline import (
+    PAD_TO_MULTIPLE_OF,
+    bucket_lengths,
+    build_dataset,
+    epoch_order,
+    length_sorted,
+    steps_per_epoch,
+)
 
 
 def encoded(lengths: list[int], with_types: bool = False) -> Encoded:
@@ -51,3 +58,61 @@ def test_steps_per_epoch() -> None:
     assert steps_per_epoch(10, 4, drop_remainder=True) == 2
     assert steps_per_epoch(10, 4, drop_remainder=False) == 3
     assert steps_per_epoch(3, 4, drop_remainder=True) == 0
+
+
+def test_group_by_length_keeps_batches_random_but_cuts_padding() -> None:
+    lengths = np.random.default_rng(0).integers(3, 60, size=2000)
+    batch = 32
+
+    def padded_tokens(order: np.ndarray) -> int:
+        return int(lengths[order.reshape(-1, batch)].max(axis=1).sum() * batch)
+
+    grouped = epoch_order(len(lengths), batch, seed=5, epoch=0, lengths=lengths)
+    plain = epoch_order(len(lengths), batch, seed=5, epoch=0)
+    assert len(grouped) == 62 * batch and len(set(grouped.tolist())) == len(grouped)
+    assert padded_tokens(grouped) < 0.6 * padded_tokens(plain)
+    batch_max = lengths[grouped.reshape(-1, batch)].max(axis=1)
+    assert batch_max[0] == lengths[grouped].max()  # the longest batch first: out-of-memory shows at step 1
+    assert (np.diff(batch_max[1:]) > 0).any() and (np.diff(batch_max[1:]) < 0).any()  # not sorted: shuffled
+    again = epoch_order(len(lengths), batch, seed=5, epoch=0, lengths=lengths)
+    assert (again == grouped).all()
+    assert not (epoch_order(len(lengths), batch, seed=5, epoch=1, lengths=lengths) == grouped).all()
+    resumed = epoch_order(len(lengths), batch, seed=5, epoch=0, skip_steps=3, lengths=lengths)
+    assert (resumed == grouped[3 * batch :]).all()
+    # Each batch is drawn from a window of shuffled rows, not from a global sort: the same length class
+    # (say the shortest rows) lands in batches spread over the epoch.
+    shortest = set(np.argsort(lengths, kind="stable")[:batch].tolist())
+    holding = {i for i, rows in enumerate(grouped.reshape(-1, batch)) if shortest & set(rows.tolist())}
+    assert len(holding) > 1
+
+
+def test_buckets_bound_the_shapes_xla_compiles() -> None:
+    assert bucket_lengths(128) == [16, 32, 64, 128]
+    assert bucket_lengths(100) == [16, 32, 64, 104]
+    assert bucket_lengths(16) == [16]
+    enc = encoded([3, 20, 5, 70])
+    out = batches(build_dataset(enc, global_batch_size=2, buckets=bucket_lengths(128)))
+    assert [x["input_ids"].shape[1] for x, _ in out] == [32, 128]
+    assert [x["attention_mask"].sum(axis=1).tolist() for x, _ in out] == [[3, 20], [5, 70]]
+
+
+def test_evaluation_order_is_shortest_first_and_covers_every_row() -> None:
+    enc = encoded([9, 2, 30, 2, 5])
+    order = length_sorted(enc.lengths)
+    assert order.tolist() == [1, 3, 4, 0, 2]
+    out = batches(build_dataset(enc, global_batch_size=2, order=order))
+    assert [y.tolist() for _, y in out] == [[1, 3], [4, 0], [2]]  # the last partial batch is kept
+    assert [x["input_ids"].shape[1] for x, _ in out] == [8, 16, 32]
+
+
+def test_pad_to_multiple_of_is_a_setting() -> None:
+    out = batches(build_dataset(encoded([3, 5]), global_batch_size=2, pad_to_multiple_of=1))
+    assert out[0][0]["input_ids"].shape == (2, 5)
+
+
+def test_pad_multiple_defaults_to_8_on_gpus_and_1_on_cpus() -> None:
+    from trainer.pipeline import pad_multiple
+
+    assert pad_multiple(None, gpus=True) == 8
+    assert pad_multiple(None, gpus=False) == 1
+    assert pad_multiple(16, gpus=False) == 16
