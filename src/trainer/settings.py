@@ -128,7 +128,8 @@ class TrainingArguments(BaseModel):
 
 
 class PerformanceArguments(BaseModel):
-    """Speed options; the defaults are what measured fastest at equal accuracy (benchmarks/README.md)."""
+    """Speed options (measurements: benchmarks/README.md). Mixed precision and XLA change numerics or cost
+    compile time, so they are opt-in; the rest is on by default."""
 
     group_by_length: bool = Field(
         default=True,
@@ -159,7 +160,8 @@ class PerformanceArguments(BaseModel):
     jit_compile: bool = Field(
         default=False,
         description="Compile the train and eval steps with XLA; batch lengths are then padded to a few bucket "
-        "lengths (16, 32, 64, ... --max-length) because XLA compiles once per shape. Pays on long runs.",
+        "lengths (16, 32, 64, ... --max-length) because XLA compiles once per shape: for long runs, where the "
+        "compile time is paid back.",
     )
     steps_per_execution: int = Field(
         default=1,
