@@ -107,12 +107,13 @@ def predict_logits(
     *,
     global_batch_size: int,
     pad_token_id: int,
-    pad_to_multiple_of: int = 8,
+    pad_to_multiple_of: int | None = None,
     buckets: list[int] | None = None,
 ) -> np.ndarray:
     """Float32 logits for every row, in row order, through the same tf.data pipeline (and strategy) as training.
 
     The rows run shortest first, so each batch pads to about its own length; the logits are put back in order.
+    `pad_to_multiple_of` None is training's default for the devices present (`pipeline.pad_multiple`).
     """
     from trainer import distribute, pipeline
 
@@ -124,7 +125,7 @@ def predict_logits(
         global_batch_size=global_batch_size,
         order=order,
         pad_token_id=pad_token_id,
-        pad_to_multiple_of=pad_to_multiple_of,
+        pad_to_multiple_of=pipeline.pad_multiple(pad_to_multiple_of, gpus=distribute.has_gpus()),
         buckets=buckets,
         shard_policy=distribute.input_shard_policy(model.distribute_strategy),
     )

@@ -380,12 +380,13 @@ def _train_and_publish(
     record.attempts[-1].update(ended_at=record.finished_at, status=record.status)
     artifacts.write_json(staging / artifacts.RUN_FILE, record.as_dict())
     storage.publish(staging, output, marker=artifacts.SUCCESS_MARKER)
+    published_at = timeline.mark("published")
     log.info(
         "published %s (model, serving SavedModel, labels, metrics, reports, run record) and %s "
         "%.1fs after process start",
         output,
         artifacts.SUCCESS_MARKER,
-        timeline.mark("published"),
+        published_at,
     )
     removed = checkpoints.discard()
     if removed:
