@@ -1,55 +1,24 @@
-"""Read labelled text tables (CSV, TSV, JSON Lines, Parquet), build the label map, split and tokenize.
+"""Labelled rows from table files to token ids: the label map, the evaluation split and tokenization, streamed.
 
-Everything here works on local files (storage downloads them first) and plain Python/NumPy values, so it is
-tested without TensorFlow or a network. Tokenization happens once, up front, with the fast tokenizer in batches;
-the tf.data pipeline then only pads and batches token ids.
+`encode_files` reads the shards chunk by chunk (`tables`), maps labels to ids, tokenizes each chunk once with the
+fast tokenizer and appends its ids to files on scratch disk (`tokens.TokenWriter`): memory holds one chunk at a
+time however large the data set is. Label inference and the stratified split then work on the per-row label ids
+alone. Everything here takes local files and plain values, so it is tested without TensorFlow or a network.
 """
 
+import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.csv as pa_csv
-import pyarrow.json as pa_json
-import pyarrow.parquet as pa_parquet
 
+from trainer import tables
 from trainer.errors import DataError
+from trainer.tokens import TOKENIZE_CHUNK, Encoded, Tokenizer, TokenWriter, ids_dtype, tokenize
 
 log = logging.getLogger(__name__)
-
-FORMAT_BY_SUFFIX = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".tab": "tsv",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".json": "jsonl",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-}
-COMPRESSION_SUFFIXES = (".gz", ".bz2", ".zst", ".lz4")
-"""Compressed text shards (train.csv.gz) are read through pyarrow's decompressing streams."""
-
-
-@dataclass(frozen=True)
-class Examples:
-    """Rows of one split: the text columns (one, or two for pairs) and the raw labels as strings."""
-
-    texts: tuple[list[str], ...]
-    labels: list[str]
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def take(self, indices: Sequence[int] | np.ndarray) -> "Examples":
-        return Examples(
-            texts=tuple([column[i] for i in indices] for column in self.texts),
-            labels=[self.labels[i] for i in indices],
-        )
 
 
 @dataclass(frozen=True)
@@ -82,105 +51,27 @@ class LabelMap:
         return np.fromiter((mapping[label] for label in labels), dtype=np.int32, count=len(labels))
 
 
-def detect_format(path: Path, requested: str) -> str:
-    """The file format from --data-format or the file name (`train.csv`, `part-0.parquet`, `x.jsonl.gz`)."""
-    if requested != "auto":
-        return requested
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] in COMPRESSION_SUFFIXES:
-        suffixes = suffixes[:-1]
-    fmt = FORMAT_BY_SUFFIX.get(suffixes[-1]) if suffixes else None
-    if fmt is None:
-        raise DataError(
-            f"cannot tell the format of '{path.name}': name files .csv, .tsv, .jsonl or .parquet "
-            "or pass --data-format"
-        )
-    return fmt
+class LabelCollector:
+    """Label ids for a data set whose label set is not known yet: ids in order of first appearance, which
+    `label_map` turns into the sorted label map and `relabel` into that map's ids."""
 
+    def __init__(self) -> None:
+        self._ids: dict[str, int] = {}
 
-def read_table(path: Path, fmt: str, *, source: str) -> pa.Table:
-    """One file as an Arrow table; unreadable content is a DataError naming the file."""
-    try:
-        if fmt == "parquet":
-            return pa_parquet.read_table(path)
-        with pa.input_stream(str(path), compression="detect") as stream:
-            if fmt == "jsonl":
-                return pa_json.read_json(stream)
-            delimiter = "\t" if fmt == "tsv" else ","
-            # TSV files (GLUE's among them) do not quote fields, and text may hold stray quotes.
-            parse = pa_csv.ParseOptions(delimiter=delimiter, quote_char=False if fmt == "tsv" else '"')
-            convert = pa_csv.ConvertOptions(strings_can_be_null=False, quoted_strings_can_be_null=False)
-            return pa_csv.read_csv(stream, parse_options=parse, convert_options=convert)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as e:
-        first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise DataError(f"cannot read {source} as {fmt}: {first_line}") from e
+    def __call__(self, labels: Sequence[str], source: str) -> np.ndarray:
+        ids = self._ids
+        for label in labels:
+            if label not in ids:
+                ids[label] = len(ids)
+        return np.fromiter((ids[label] for label in labels), dtype=np.int32, count=len(labels))
 
+    def label_map(self, explicit: Sequence[str] | None = None) -> LabelMap:
+        return infer_label_map(list(self._ids), explicit)
 
-def read_examples(
-    files: Sequence[tuple[str, Path]],
-    *,
-    text_columns: Sequence[str],
-    label_column: str | None,
-    data_format: str,
-) -> Examples:
-    """Read and concatenate shards (`(uri, local path)` pairs, in order) into Examples.
-
-    Missing text becomes "", a missing label is a DataError; column errors list the columns that exist.
-    """
-    if not files:
-        raise DataError("no data files found")
-    formats = {detect_format(path, data_format) for _, path in files}
-    if len(formats) > 1:
-        raise DataError(f"data shards mix formats {sorted(formats)}: keep one format per data set")
-    fmt = formats.pop()
-    texts: tuple[list[str], ...] = tuple([] for _ in text_columns)
-    labels: list[str] = []
-    for uri, path in files:
-        table = read_table(path, fmt, source=uri)
-        wanted = [(c, "--text-column") for c in text_columns]
-        if label_column:
-            wanted.append((label_column, "--label-column"))
-        missing = [f"{column!r} ({flag})" for column, flag in wanted if column not in table.column_names]
-        if missing:
-            raise DataError(
-                f"{uri} has no column {', '.join(missing)}; its columns are "
-                f"{', '.join(repr(c) for c in table.column_names)}: fix the flag"
-            )
-        for column, out in zip(text_columns, texts, strict=True):
-            out.extend(_as_strings(table.column(column), column, fill=""))
-        if label_column:
-            column_labels = _as_strings(table.column(label_column), label_column, fill=None)
-            missing_rows = [i for i, label in enumerate(column_labels) if label is None or label == ""]
-            if missing_rows:
-                raise DataError(
-                    f"{uri}: {len(missing_rows)} row(s) have no value in label column '{label_column}' "
-                    f"(first at data row {missing_rows[0] + 1}); fill or drop them"
-                )
-            labels.extend(column_labels)  # type: ignore[arg-type]
-        else:
-            labels.extend([""] * table.num_rows)
-    if not labels:
-        raise DataError(f"{files[0][0]}{' and other shards' if len(files) > 1 else ''} has no data rows")
-    return Examples(texts=texts, labels=labels)
-
-
-def _as_strings(column: pa.ChunkedArray, name: str, *, fill: str | None) -> list[Any]:
-    """Column values as strings. Integral floats (1.0 from a CSV with gaps) print as integers."""
-    values = column.to_pylist()
-    out: list[Any] = []
-    for value in values:
-        if value is None:
-            out.append(fill)
-        elif isinstance(value, float) and value.is_integer():
-            out.append(str(int(value)))
-        elif isinstance(value, bool | int | float | str):
-            out.append(str(value))
-        else:
-            raise DataError(
-                f"column '{name}' holds {type(value).__name__} values; text and label columns must hold "
-                "strings or numbers"
-            )
-    return out
+    def relabel(self, encoded: Encoded, label_map: LabelMap) -> Encoded:
+        final = label_map.label2id
+        new_ids = np.array([final[name] for name in self._ids], dtype=np.int32)
+        return dataclasses.replace(encoded, labels=new_ids[encoded.labels])
 
 
 def infer_label_map(labels: Sequence[str], explicit: Sequence[str] | None) -> LabelMap:
@@ -205,75 +96,84 @@ def _is_int(text: str) -> bool:
     return True
 
 
-def split_for_eval(examples: Examples, fraction: float, seed: int) -> tuple[Examples, Examples]:
-    """Hold out `fraction` of the rows, stratified by label, with a fixed seed (same split on every run)."""
+def split_for_eval(label_ids: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows (train, eval) holding out `fraction` of the rows, stratified by label, with a fixed seed (the same
+    split on every run), each in row order."""
     rng = np.random.default_rng(seed)
-    labels = np.asarray(examples.labels)
-    train_idx: list[int] = []
-    eval_idx: list[int] = []
-    for label in sorted(set(examples.labels)):
-        idx = np.flatnonzero(labels == label)
+    train_idx: list[np.ndarray] = []
+    eval_idx: list[np.ndarray] = []
+    for label in np.unique(label_ids):
+        idx = np.flatnonzero(label_ids == label)
         rng.shuffle(idx)
         # At least one row of every label in each split, when the label has two or more.
         n_eval = min(max(round(len(idx) * fraction), 1), len(idx) - 1) if len(idx) > 1 else 0
-        eval_idx.extend(idx[:n_eval].tolist())
-        train_idx.extend(idx[n_eval:].tolist())
-    if not eval_idx:
+        eval_idx.append(idx[:n_eval])
+        train_idx.append(idx[n_eval:])
+    evaluation = np.sort(np.concatenate(eval_idx)) if eval_idx else np.zeros(0, np.int64)
+    if not len(evaluation):
         raise DataError(
-            f"--eval-fraction {fraction} of {len(examples)} rows leaves no evaluation rows; "
+            f"--eval-fraction {fraction} of {len(label_ids)} rows leaves no evaluation rows; "
             "pass --eval-data or a larger fraction"
         )
-    return examples.take(sorted(train_idx)), examples.take(sorted(eval_idx))
+    return np.sort(np.concatenate(train_idx)), evaluation
 
 
-class Tokenizer(Protocol):
-    def __call__(self, text: list[str], text_pair: list[str] | None = ..., **kwargs: Any) -> Any: ...
+LabelEncoder = Callable[[Sequence[str], str], np.ndarray]
+"""Label names of one chunk (and where they come from, for messages) to label ids; raises DataError on strangers."""
 
 
-@dataclass(frozen=True)
-class Encoded:
-    """Tokenized rows as flat arrays plus row lengths (a ragged layout that tf.data slices without copying)."""
+def encode_files(
+    files: Sequence[tuple[str, Path]],
+    *,
+    text_columns: Sequence[str],
+    label_column: str | None,
+    data_format: str,
+    tokenizer: Tokenizer,
+    max_length: int,
+    encode_labels: LabelEncoder | None,
+    store: Path,
+    source: str,
+    chunk_rows: int = TOKENIZE_CHUNK,
+    delete_read: bool = False,
+) -> Encoded:
+    """Read, label and tokenize shards (`(uri, local path)` pairs, in order) into token files under `store`.
 
-    input_ids: np.ndarray
-    token_type_ids: np.ndarray | None
-    lengths: np.ndarray
-    labels: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.lengths)
-
-
-TOKENIZE_CHUNK = 10_000
-"""Rows per tokenizer call: large enough for the Rust tokenizer's parallelism, small enough to bound memory."""
-
-
-def tokenize(examples: Examples, label_ids: np.ndarray, tokenizer: Tokenizer, max_length: int) -> Encoded:
-    """Tokenize every row once (truncated, not padded: padding happens per batch in the pipeline)."""
-    ids: list[np.ndarray] = []
-    types: list[np.ndarray] = []
-    lengths: list[int] = []
-    pair = len(examples.texts) == 2
-    for start in range(0, len(examples), TOKENIZE_CHUNK):
-        stop = start + TOKENIZE_CHUNK
-        first = examples.texts[0][start:stop]
-        second = examples.texts[1][start:stop] if pair else None
-        batch = tokenizer(
-            first,
-            second,
-            truncation="longest_first" if pair else True,
-            max_length=max_length,
-            padding=False,
-            return_attention_mask=False,
-        )
-        with_types = "token_type_ids" in batch
-        for i, row in enumerate(batch["input_ids"]):
-            ids.append(np.asarray(row, dtype=np.int32))
-            lengths.append(len(row))
-            if with_types:
-                types.append(np.asarray(batch["token_type_ids"][i], dtype=np.int32))
-    return Encoded(
-        input_ids=np.concatenate(ids) if ids else np.zeros(0, np.int32),
-        token_type_ids=np.concatenate(types) if types else None,
-        lengths=np.asarray(lengths, dtype=np.int64),
-        labels=label_ids.astype(np.int32),
-    )
+    Missing text becomes ""; a missing label is a DataError naming the file and row. Without a label column
+    (`encode_labels` None) every label id is 0. With `delete_read` (downloaded copies) each shard is deleted
+    once tokenized, so scratch disk does not hold the raw data and its tokens in full at once.
+    """
+    if not files:
+        raise DataError("no data files found")
+    fmt = tables.one_format([path for _, path in files], data_format)
+    columns = {c: "--text-column" for c in text_columns}
+    if label_column:
+        columns[label_column] = "--label-column"
+    writer = TokenWriter(store)
+    dtype = ids_dtype(len(tokenizer))  # type: ignore[arg-type]
+    for uri, path in files:
+        row = 0
+        for table in tables.read_chunks(path, fmt, columns, uri, chunk_rows, text=set(text_columns)):
+            texts = [tables.as_strings(table.column(c), c, fill="") for c in text_columns]
+            if label_column and encode_labels is not None:
+                names = tables.as_strings(table.column(label_column), label_column, fill=None)
+                missing = [i for i, name in enumerate(names) if name is None or name == ""]
+                if missing:
+                    more = (
+                        f" (and {len(missing) - 1} more by row {row + len(names)})"
+                        if len(missing) > 1
+                        else ""
+                    )
+                    raise DataError(
+                        f"{uri}: data row {row + missing[0] + 1} has no value in label column '{label_column}'"
+                        f"{more}; fill or drop such rows"
+                    )
+                label_ids = encode_labels(names, source)
+            else:
+                label_ids = np.zeros(table.num_rows, np.int32)
+            writer.append(tokenize(texts, label_ids, tokenizer, max_length, dtype=dtype))
+            row += table.num_rows
+        if delete_read:
+            path.unlink(missing_ok=True)
+    if not writer.rows:
+        raise DataError(f"{files[0][0]}{' and other shards' if len(files) > 1 else ''} has no data rows")
+    return writer.finish()

@@ -14,21 +14,22 @@ import logging
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from trainer import artifacts, data, metrics, reports
+from trainer import artifacts, data, host, metrics, reports
 from trainer.errors import DataError
 from trainer.inference import cross_entropy, fetch_artifact, load_classifier, predict_logits
-from trainer.sources import is_data_file, load_tokenizer
+from trainer.sources import fetch_data, load_tokenizer
 from trainer.storage import Location, Storage
 from trainer.verb_settings import EvaluateSettings
 
 log = logging.getLogger(__name__)
 
 
-def check_labels(labels: list[str], label_map: data.LabelMap, source: str) -> np.ndarray:
+def check_labels(labels: Sequence[str], label_map: data.LabelMap, source: str) -> np.ndarray:
     """Label names to the artifact's ids; a label the model was not trained on is a DataError naming it."""
     known = label_map.label2id
     unknown = sorted({label for label in labels if label not in known})
@@ -63,29 +64,32 @@ def _evaluate_and_publish(
     settings: EvaluateSettings, storage: Storage, output: Location, data_loc: Location, work: Path
 ) -> None:
     artifact = fetch_artifact(settings.model, storage, work / "model")
-    downloaded = [(i, p) for i, p in storage.download(data_loc, work / "data") if is_data_file(i.relative)]
-    if not downloaded:
-        raise DataError(f"{data_loc} holds no data files (only markers or hidden files): fix --data")
-    objects = [info for info, _ in downloaded]
-    files = [(str(info.location), path) for info, path in downloaded]
-    examples = data.read_examples(
+    files, read = fetch_data(data_loc, storage, work / "data", "--data")
+    tokenizer = load_tokenizer(artifact.path)
+    max_length = min(settings.max_length, getattr(tokenizer, "model_max_length", settings.max_length))
+    encoded = data.encode_files(
         files,
         text_columns=settings.text_column,
         label_column=settings.label_column,
         data_format=settings.data_format,
+        tokenizer=tokenizer,
+        max_length=max_length,
+        encode_labels=lambda names, source: check_labels(names, artifact.labels, source),
+        store=work / "tokens",
+        source=f"evaluation data {data_loc}",
+        delete_read=data_loc.is_s3,
     )
-    label_ids = check_labels(examples.labels, artifact.labels, f"evaluation data {data_loc}")
+    in_memory = host.keep_in_memory(None, encoded.token_bytes, host.memory_limit_bytes())
     log.info(
-        "evaluate: %d rows from %d file(s) under %s, %d labels %s",
-        len(examples),
+        "evaluate: %d rows from %d file(s) under %s, %d labels %s; %.1f MB of token ids %s",
+        len(encoded),
         len(files),
         data_loc,
         len(artifact.labels),
         list(artifact.labels.names),
+        encoded.token_bytes / 1e6,
+        "in memory" if in_memory else "memory-mapped, read per batch",
     )
-    tokenizer = load_tokenizer(artifact.path)
-    max_length = min(settings.max_length, getattr(tokenizer, "model_max_length", settings.max_length))
-    encoded = data.tokenize(examples, label_ids, tokenizer, max_length)
 
     from trainer import distribute  # TensorFlow: only once the inputs proved usable, so mistakes fail fast
 
@@ -104,7 +108,11 @@ def _evaluate_and_publish(
         model = load_classifier(artifact.path)
     started = time.perf_counter()
     logits = predict_logits(
-        model, encoded, global_batch_size=global_batch, pad_token_id=tokenizer.pad_token_id or 0
+        model,
+        encoded,
+        global_batch_size=global_batch,
+        pad_token_id=tokenizer.pad_token_id or 0,
+        in_memory=in_memory,
     )
     seconds = time.perf_counter() - started
     report = metrics.classification_report(encoded.labels, np.argmax(logits, axis=-1), artifact.labels.names)
@@ -120,7 +128,7 @@ def _evaluate_and_publish(
             **result,
             "rows": len(encoded),
             "model": artifact.uri,
-            "data": [{"uri": str(info.location), "size": info.size, "etag": info.etag} for info in objects],
+            "data": read,
             "seconds": seconds,
             "replicas": strategy.num_replicas_in_sync,
             "finished_at": artifacts.utc_now(),

@@ -19,9 +19,9 @@ import tf_keras as keras
 from trainer import distribute, pipeline
 from trainer.callbacks import Checkpointing, Preempted, ProgressLines
 from trainer.checkpoints import CheckpointManager, Position
-from trainer.data import Encoded
 from trainer.errors import UsageError
 from trainer.settings import TrainSettings
+from trainer.tokens import Encoded
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +181,7 @@ def fit(
             pad_to_multiple_of=settings.pad_to_multiple_of,
             buckets=batch_buckets(settings),
             shard_policy=distribute.input_shard_policy(model.distribute_strategy),
+            in_memory=settings.keep_in_memory is not False,
         )
         checkpointing.step_offset = skip
         if progress is not None:

@@ -16,6 +16,7 @@ from trainer import artifacts, data
 from trainer.errors import DataError, NotFoundError
 from trainer.sources import CONFIG_FILE, is_data_file
 from trainer.storage import Location, ObjectInfo, Storage
+from trainer.tokens import Encoded
 
 log = logging.getLogger(__name__)
 
@@ -103,17 +104,19 @@ def cross_entropy(logits: np.ndarray, label_ids: np.ndarray) -> float:
 
 def predict_logits(
     model: Any,
-    encoded: data.Encoded,
+    encoded: Encoded,
     *,
     global_batch_size: int,
     pad_token_id: int,
     pad_to_multiple_of: int | None = None,
     buckets: list[int] | None = None,
+    in_memory: bool = True,
 ) -> np.ndarray:
     """Float32 logits for every row, in row order, through the same tf.data pipeline (and strategy) as training.
 
     The rows run shortest first, so each batch pads to about its own length; the logits are put back in order.
-    `pad_to_multiple_of` None is training's default for the devices present (`pipeline.pad_multiple`).
+    `pad_to_multiple_of` None is training's default for the devices present (`pipeline.pad_multiple`);
+    `in_memory` False reads each batch's rows from the memory-mapped token files (`pipeline.build_dataset`).
     """
     from trainer import distribute, pipeline
 
@@ -128,6 +131,7 @@ def predict_logits(
         pad_to_multiple_of=pipeline.pad_multiple(pad_to_multiple_of, gpus=distribute.has_gpus()),
         buckets=buckets,
         shard_policy=distribute.input_shard_policy(model.distribute_strategy),
+        in_memory=in_memory,
     )
     predictions = model.predict(ds, verbose=0)
     if isinstance(predictions, dict):

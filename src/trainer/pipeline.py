@@ -11,7 +11,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from trainer.data import Encoded
+from trainer.tokens import Encoded
 
 PAD_TO_MULTIPLE_OF = 8
 """Tensor cores want sequence dimensions in multiples of 8 (NVIDIA's mixed-precision guide): the GPU default."""
@@ -105,6 +105,7 @@ def build_dataset(
     pad_to_multiple_of: int = PAD_TO_MULTIPLE_OF,
     buckets: list[int] | None = None,
     shard_policy: tf.data.experimental.AutoShardPolicy = tf.data.experimental.AutoShardPolicy.OFF,
+    in_memory: bool = True,
 ) -> tf.data.Dataset:
     """A dataset of `({"input_ids", "attention_mask"[, "token_type_ids"]}, labels)` batches.
 
@@ -112,43 +113,96 @@ def build_dataset(
     without it. Each batch is padded to its longest row rounded up to `pad_to_multiple_of`, or, with `buckets`
     (XLA), to the smallest bucket length that holds it. `shard_policy` is set explicitly: OFF when one worker
     feeds all its replicas (MirroredStrategy splits each global batch), DATA or FILE for several workers.
+    `in_memory` False reads each batch's rows from the (memory-mapped) token arrays instead of copying all of
+    them into a TensorFlow tensor: for data larger than memory (`host.keep_in_memory`).
     """
-    row_starts = np.concatenate([[0], np.cumsum(encoded.lengths)[:-1]]).astype(np.int64)
-    flat_ids = tf.constant(encoded.input_ids, dtype=tf.int32)
-    flat_types = (
-        tf.constant(encoded.token_type_ids, dtype=tf.int32) if encoded.token_type_ids is not None else None
-    )
-
-    def gather(
-        start: tf.Tensor, length: tf.Tensor, label: tf.Tensor
-    ) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
-        row = {"input_ids": flat_ids[start : start + length], "length": tf.cast(length, tf.int32)}
-        if flat_types is not None:
-            row["token_type_ids"] = flat_types[start : start + length]
-        return row, label
-
     rows = order if order is not None else np.arange(len(encoded))
-    ds = tf.data.Dataset.from_tensor_slices(
-        (row_starts[rows], encoded.lengths[rows], encoded.labels[rows].astype(np.int32))
-    )
-    ds = ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    padded_shapes = {"input_ids": [None], "length": []}
-    padding_values = {"input_ids": tf.constant(pad_token_id, tf.int32), "length": tf.constant(0, tf.int32)}
-    if flat_types is not None:
-        padded_shapes["token_type_ids"] = [None]
-        padding_values["token_type_ids"] = tf.constant(0, tf.int32)
-    ds = ds.padded_batch(
-        global_batch_size,
-        padded_shapes=(padded_shapes, []),
-        padding_values=(padding_values, tf.constant(0, tf.int32)),
-        drop_remainder=drop_remainder,
-    )
+    columns = (encoded.offsets[rows], encoded.lengths[rows], encoded.labels[rows].astype(np.int32))
+    if in_memory:
+        ds = _gather_batches(encoded, columns, global_batch_size, drop_remainder, pad_token_id)
+    else:
+        ds = _read_batches(encoded, columns, global_batch_size, drop_remainder, pad_token_id)
     finish = _finish_batch(pad_token_id, pad_to_multiple_of, buckets)
     ds = ds.map(finish, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = shard_policy
     options.deterministic = True
     return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
+
+
+def _gather_batches(
+    encoded: Encoded,
+    columns: tuple[np.ndarray, np.ndarray, np.ndarray],
+    global_batch_size: int,
+    drop_remainder: bool,
+    pad_token_id: int,
+) -> tf.data.Dataset:
+    """Token ids held in memory: sliced per row and padded per batch in the graph, no Python in the loop."""
+    flat_ids = tf.constant(encoded.input_ids)
+    flat_types = tf.constant(encoded.token_type_ids) if encoded.token_type_ids is not None else None
+
+    def gather(
+        start: tf.Tensor, length: tf.Tensor, label: tf.Tensor
+    ) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
+        row = {
+            "input_ids": tf.cast(flat_ids[start : start + length], tf.int32),
+            "length": tf.cast(length, tf.int32),
+        }
+        if flat_types is not None:
+            row["token_type_ids"] = tf.cast(flat_types[start : start + length], tf.int32)
+        return row, label
+
+    ds = tf.data.Dataset.from_tensor_slices(columns)
+    ds = ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    padded_shapes = {"input_ids": [None], "length": []}
+    padding_values = {"input_ids": tf.constant(pad_token_id, tf.int32), "length": tf.constant(0, tf.int32)}
+    if flat_types is not None:
+        padded_shapes["token_type_ids"] = [None]
+        padding_values["token_type_ids"] = tf.constant(0, tf.int32)
+    return ds.padded_batch(
+        global_batch_size,
+        padded_shapes=(padded_shapes, []),
+        padding_values=(padding_values, tf.constant(0, tf.int32)),
+        drop_remainder=drop_remainder,
+    )
+
+
+def _read_batches(
+    encoded: Encoded,
+    columns: tuple[np.ndarray, np.ndarray, np.ndarray],
+    global_batch_size: int,
+    drop_remainder: bool,
+    pad_token_id: int,
+) -> tf.data.Dataset:
+    """Token ids memory-mapped from disk: one NumPy call per batch reads its rows (the OS pages them in and out),
+    so the data set may be far larger than memory. The per-row columns are all the pipeline holds."""
+    flat_ids, flat_types = encoded.input_ids, encoded.token_type_ids
+
+    def read(starts: np.ndarray, lengths: np.ndarray) -> list[np.ndarray]:
+        width = int(lengths.max()) if len(lengths) else 0
+        positions = starts[:, None] + np.arange(width)[None, :]
+        valid = np.arange(width)[None, :] < lengths[:, None]
+        positions = np.where(valid, positions, 0)
+        out = [np.where(valid, flat_ids[positions], pad_token_id).astype(np.int32)]
+        if flat_types is not None:
+            out.append(np.where(valid, flat_types[positions], 0).astype(np.int32))
+        return out
+
+    def batch(
+        starts: tf.Tensor, lengths: tf.Tensor, labels: tf.Tensor
+    ) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
+        outputs = [tf.int32] * (2 if flat_types is not None else 1)
+        arrays = tf.numpy_function(read, [starts, lengths], outputs, stateful=False)
+        features = {"input_ids": arrays[0], "length": tf.cast(lengths, tf.int32)}
+        if flat_types is not None:
+            features["token_type_ids"] = arrays[1]
+        for name in ("input_ids", "token_type_ids"):
+            if name in features:
+                features[name].set_shape([None, None])
+        return features, labels
+
+    ds = tf.data.Dataset.from_tensor_slices(columns).batch(global_batch_size, drop_remainder=drop_remainder)
+    return ds.map(batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
 def _finish_batch(pad_token_id: int, multiple: int, buckets: list[int] | None):

@@ -20,29 +20,24 @@ import logging
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.csv as pa_csv
-import pyarrow.json as pa_json
-import pyarrow.parquet as pa_parquet
 
-from trainer import artifacts, data
+from trainer import artifacts, tables
 from trainer.errors import DataError
 from trainer.inference import data_objects, fetch_artifact, load_classifier, predict_logits, softmax
 from trainer.sources import load_tokenizer
 from trainer.storage import Location, ObjectInfo, Storage
+from trainer.tokens import tokenize
 from trainer.verb_settings import PredictSettings
 
 log = logging.getLogger(__name__)
 
 OUTPUT_SUFFIX = ".jsonl"
 SUMMARY_FILE = "predictions.json"
-CSV_BLOCK_BYTES = 1 << 20
-"""pyarrow's streaming readers parse this many bytes per record batch (its default block size)."""
 
 Chunk = dict[str, list[str]]
 
@@ -52,98 +47,23 @@ def output_name(relative: str) -> str:
     path = PurePosixPath(relative)
     name = path.name
     lowered = name.lower()
-    for suffix in data.COMPRESSION_SUFFIXES:
+    for suffix in tables.COMPRESSION_SUFFIXES:
         if lowered.endswith(suffix):
             name, lowered = name[: -len(suffix)], lowered[: -len(suffix)]
             break
-    for suffix in data.FORMAT_BY_SUFFIX:
+    for suffix in tables.FORMAT_BY_SUFFIX:
         if lowered.endswith(suffix):
             name = name[: -len(suffix)]
             break
     return str(path.with_name(name + OUTPUT_SUFFIX))
 
 
-def _missing_columns(uri: str, wanted: Sequence[str], present: Sequence[str]) -> None:
-    missing = [c for c in wanted if c not in present]
-    if missing:
-        raise DataError(
-            f"{uri} has no column {', '.join(repr(c) for c in missing)}; its columns are "
-            f"{', '.join(repr(c) for c in present)}: fix --text-column / --keep-column"
-        )
-
-
-def _batches(
-    path: Path, fmt: str, columns: Sequence[str], uri: str, chunk_rows: int
-) -> Iterator[pa.RecordBatch]:
-    """Record batches of `columns` only, streamed from the file (never the whole file in memory)."""
-    if fmt == "parquet":
-        parquet = pa_parquet.ParquetFile(path)
-        _missing_columns(uri, columns, parquet.schema_arrow.names)
-        yield from parquet.iter_batches(batch_size=chunk_rows, columns=list(columns))
-        return
-    strings = {c: pa.string() for c in columns}
-    with pa.input_stream(str(path), compression="detect") as stream:
-        if fmt == "jsonl":
-            reader = pa_json.open_json(
-                stream,
-                read_options=pa_json.ReadOptions(block_size=CSV_BLOCK_BYTES),
-                parse_options=pa_json.ParseOptions(
-                    explicit_schema=pa.schema(strings), unexpected_field_behavior="ignore"
-                ),
-            )
-        else:
-            delimiter = "\t" if fmt == "tsv" else ","
-            parse = pa_csv.ParseOptions(delimiter=delimiter, quote_char=False if fmt == "tsv" else '"')
-            with pa.input_stream(str(path), compression="detect") as head:
-                _missing_columns(uri, columns, pa_csv.open_csv(head, parse_options=parse).schema.names)
-            reader = pa_csv.open_csv(
-                stream,
-                read_options=pa_csv.ReadOptions(block_size=CSV_BLOCK_BYTES),
-                parse_options=parse,
-                convert_options=pa_csv.ConvertOptions(
-                    include_columns=list(columns),
-                    column_types=strings,
-                    strings_can_be_null=False,
-                    quoted_strings_can_be_null=False,
-                ),
-            )
-        yield from reader
-
-
-def read_chunks(path: Path, fmt: str, columns: Sequence[str], uri: str, chunk_rows: int) -> Iterator[Chunk]:
-    """The file's `columns` as strings (missing values ""), `chunk_rows` rows at a time, in file order."""
-    pending: list[pa.RecordBatch] = []
-    size = 0
-    first = True
-    try:
-        for batch in _batches(path, fmt, columns, uri, chunk_rows):
-            if first and fmt == "jsonl":
-                # JSON has no header: a column without a single value in the first block is taken as missing.
-                absent = [
-                    c for c in columns if batch.num_rows and batch.column(c).null_count == batch.num_rows
-                ]
-                if absent:
-                    raise DataError(
-                        f"{uri} has no values for {', '.join(repr(c) for c in absent)} in its first rows: "
-                        "fix --text-column / --keep-column"
-                    )
-            first = False
-            pending.append(batch)
-            size += batch.num_rows
-            while size >= chunk_rows:
-                table = pa.Table.from_batches(pending)
-                yield _strings(table.slice(0, chunk_rows), columns)
-                rest = table.slice(chunk_rows)
-                pending, size = rest.to_batches(), rest.num_rows
-        if size:
-            yield _strings(pa.Table.from_batches(pending), columns)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as e:
-        first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise DataError(f"cannot read {uri} as {fmt}: {first_line}") from e
-
-
-def _strings(table: pa.Table, columns: Sequence[str]) -> Chunk:
-    return {c: data._as_strings(table.column(c), c, fill="") for c in columns}
+def read_chunks(
+    path: Path, fmt: str, columns: Mapping[str, str], uri: str, chunk_rows: int
+) -> Iterator[Chunk]:
+    """The file's `columns` (name -> flag) as strings (missing values ""), `chunk_rows` rows at a time."""
+    for table in tables.read_chunks(path, fmt, columns, uri, chunk_rows):
+        yield {c: tables.as_strings(table.column(c), c, fill="") for c in columns}
 
 
 def run(settings: PredictSettings, storage: Storage | None = None) -> int:
@@ -156,9 +76,7 @@ def run(settings: PredictSettings, storage: Storage | None = None) -> int:
     ):
         return 0
     shards = data_objects(data_loc, storage)
-    formats = {data.detect_format(Path(info.relative), settings.data_format) for info in shards}
-    if len(formats) > 1:
-        raise DataError(f"data shards mix formats {sorted(formats)}: keep one format per data set")
+    fmt = tables.one_format([Path(info.relative) for info in shards], settings.data_format)
     names = [output_name(info.relative) for info in shards]
     if len(set(names)) != len(names):
         raise DataError(
@@ -167,7 +85,7 @@ def run(settings: PredictSettings, storage: Storage | None = None) -> int:
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="predict-", dir=settings.work_dir))
     try:
-        _predict_and_publish(settings, storage, output, shards, formats.pop(), names, work)
+        _predict_and_publish(settings, storage, output, shards, fmt, names, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
@@ -204,7 +122,9 @@ def _predict_and_publish(
     with strategy.scope():
         model = load_classifier(artifact.path)
     pad_id = tokenizer.pad_token_id or 0
-    columns = list(dict.fromkeys([*settings.text_column, *settings.kept_columns]))
+    columns = {c: "--keep-column" for c in settings.kept_columns} | {
+        c: "--text-column" for c in settings.text_column
+    }
     summary: list[dict[str, Any]] = []
     started = time.perf_counter()
     total = 0
@@ -216,11 +136,9 @@ def _predict_and_publish(
         rows = 0
         with out_path.open("w", encoding="utf-8") as out:
             for chunk in read_chunks(local, fmt, columns, str(info.location), settings.chunk_rows):
-                count = len(chunk[columns[0]])
-                examples = data.Examples(
-                    texts=tuple(chunk[c] for c in settings.text_column), labels=[""] * count
-                )
-                encoded = data.tokenize(examples, np.zeros(count, np.int32), tokenizer, max_length)
+                count = len(chunk[settings.text_column[0]])
+                texts = [chunk[c] for c in settings.text_column]
+                encoded = tokenize(texts, np.zeros(count, np.int32), tokenizer, max_length)
                 probabilities = softmax(
                     predict_logits(model, encoded, global_batch_size=global_batch, pad_token_id=pad_id)
                 )

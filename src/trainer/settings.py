@@ -77,6 +77,13 @@ class DataArguments(BaseModel):
     max_eval_samples: int | None = Field(
         default=None, gt=0, description="Use only the first N evaluation rows, for quick runs."
     )
+    keep_in_memory: bool | None = Field(
+        default=None,
+        description="The data is tokenized chunk by chunk into token files on scratch disk. --keep-in-memory "
+        "copies the token ids into memory for training; --no-keep-in-memory reads each batch's rows from the "
+        "memory-mapped files (data larger than memory). Default: in memory when they take at most a quarter of "
+        "the container's memory limit.",
+    )
 
     @field_validator("text_column")
     @classmethod

@@ -6,9 +6,7 @@ from typing import Any
 
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
-from trainer import data
 from trainer.errors import DataError, NotFoundError, UsageError
-from trainer.settings import TrainSettings
 from trainer.storage import Location, Storage
 
 log = logging.getLogger(__name__)
@@ -66,19 +64,13 @@ def is_data_file(relative: str) -> bool:
 
 
 def fetch_data(
-    loc: Location, storage: Storage, dest: Path, settings: TrainSettings, split: str
-) -> tuple[data.Examples, list[dict[str, Any]]]:
-    """Download one object or every shard under a prefix and read them, in name order, as one split."""
+    loc: Location, storage: Storage, dest: Path, flag: str
+) -> tuple[list[tuple[str, Path]], list[dict[str, Any]]]:
+    """Download one object or every shard under a prefix: `(uri, local path)` pairs in name order (local data is
+    read in place), and a record of what was read for run.json."""
     downloaded = [(info, path) for info, path in storage.download(loc, dest) if is_data_file(info.relative)]
     if not downloaded:
-        raise DataError(f"{loc} holds no data files (only markers or hidden files): fix --{split}-data")
-    examples = data.read_examples(
-        [(str(info.location), path) for info, path in downloaded],
-        text_columns=settings.text_column,
-        label_column=settings.label_column,
-        data_format=settings.data_format,
-    )
-    log.info("%s data: %d rows from %d file(s) under %s", split, len(examples), len(downloaded), loc)
-    return examples, [
+        raise DataError(f"{loc} holds no data files (only markers or hidden files): fix {flag}")
+    return [(str(info.location), path) for info, path in downloaded], [
         {"uri": str(info.location), "size": info.size, "etag": info.etag} for info, _ in downloaded
     ]

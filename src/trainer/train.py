@@ -26,6 +26,7 @@ from trainer import (
     distribute,
     export,
     fitting,
+    host,
     inference,
     metrics,
     pipeline,
@@ -38,27 +39,9 @@ from trainer.settings import TrainSettings
 from trainer.sources import fetch_data, load_tokenizer, resolve_model
 from trainer.storage import Location, Storage
 from trainer.timing import Timeline
+from trainer.tokens import Encoded
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Splits:
-    train: data.Examples
-    eval: data.Examples
-    labels: data.LabelMap
-
-
-def prepare_splits(settings: TrainSettings, train: data.Examples, evaluation: data.Examples | None) -> Splits:
-    """Label map from the training rows, the eval split when no eval data was given, sample limits."""
-    if evaluation is None:
-        train, evaluation = data.split_for_eval(train, settings.eval_fraction, settings.seed)
-    if settings.max_train_samples:
-        train = train.take(range(min(settings.max_train_samples, len(train))))
-    if settings.max_eval_samples:
-        evaluation = evaluation.take(range(min(settings.max_eval_samples, len(evaluation))))
-    labels = data.infer_label_map(train.labels, settings.labels)
-    return Splits(train=train, eval=evaluation, labels=labels)
 
 
 def run(settings: TrainSettings, storage: Storage | None = None) -> int:
@@ -143,14 +126,20 @@ def _record_failure(
 
 @dataclass(frozen=True)
 class Prepared:
-    """Everything training needs from the inputs: the base model, tokenizer, splits and their token ids."""
+    """Everything training needs from the inputs: the base model, tokenizer, label map and the token ids."""
 
     model_path: Path | str
     tokenizer: Any
-    splits: Splits
-    train: data.Encoded
-    eval: data.Encoded
+    labels: data.LabelMap
+    train: Encoded
+    eval: Encoded
     max_length: int
+
+    @property
+    def token_bytes(self) -> int:
+        """The token files' size (the eval rows share the training files when split off them)."""
+        shared = self.eval.input_ids is self.train.input_ids
+        return self.train.token_bytes + (0 if shared else self.eval.token_bytes)
 
 
 def _prepare(
@@ -161,39 +150,56 @@ def _prepare(
     record: artifacts.RunRecord,
     work: Path,
 ) -> Prepared:
+    """Fetch the model and data; tokenize the data once, streamed into token files; labels, eval split, limits."""
     model_path, record.model_source = resolve_model(settings.model, storage, work / "base-model")
     tokenizer = load_tokenizer(model_path)
-    train_rows, record.data["train"] = fetch_data(
-        train_uri, storage, work / "data" / "train", settings, "train"
-    )
-    eval_rows = None
-    if eval_uri is not None:
-        eval_rows, record.data["eval"] = fetch_data(
-            eval_uri, storage, work / "data" / "eval", settings, "eval"
-        )
-    splits = prepare_splits(settings, train_rows, eval_rows)
-    log.info(
-        "data: %d training rows, %d evaluation rows, %d labels %s",
-        len(splits.train),
-        len(splits.eval),
-        len(splits.labels),
-        list(splits.labels.names),
-    )
     max_length = min(settings.max_length, getattr(tokenizer, "model_max_length", settings.max_length))
     started = time.perf_counter()
-    train_enc = data.tokenize(
-        splits.train, splits.labels.encode(splits.train.labels, source="training data"), tokenizer, max_length
-    )
-    eval_enc = data.tokenize(
-        splits.eval, splits.labels.encode(splits.eval.labels, source="evaluation data"), tokenizer, max_length
-    )
+
+    def encode(uri: Location, split: str, encode_labels: data.LabelEncoder) -> Encoded:
+        files, record.data[split] = fetch_data(uri, storage, work / "data" / split, f"--{split}-data")
+        encoded = data.encode_files(
+            files,
+            text_columns=settings.text_column,
+            label_column=settings.label_column,
+            data_format=settings.data_format,
+            tokenizer=tokenizer,
+            max_length=max_length,
+            encode_labels=encode_labels,
+            store=work / "tokens" / split,
+            source={"train": "training data", "eval": "evaluation data"}[split],
+            delete_read=uri.is_s3,
+        )
+        log.info("%s data: %d rows from %d file(s) under %s", split, len(encoded), len(files), uri)
+        return encoded
+
+    if settings.labels:
+        labels = data.LabelMap(tuple(settings.labels))
+        train = encode(train_uri, "train", lambda names, source: labels.encode(names, source=source))
+    else:
+        collector = data.LabelCollector()
+        train = encode(train_uri, "train", collector)
+        labels = collector.label_map()
+        train = collector.relabel(train, labels)
+    if eval_uri is not None:
+        evaluation = encode(eval_uri, "eval", lambda names, source: labels.encode(names, source=source))
+    else:
+        train_rows, eval_rows = data.split_for_eval(train.labels, settings.eval_fraction, settings.seed)
+        train, evaluation = train.take(train_rows), train.take(eval_rows)
+    if settings.max_train_samples:
+        train = train.take(range(min(settings.max_train_samples, len(train))))
+    if settings.max_eval_samples:
+        evaluation = evaluation.take(range(min(settings.max_eval_samples, len(evaluation))))
     log.info(
-        "tokenized %d rows in %.1fs (max length %d)",
-        len(train_enc) + len(eval_enc),
+        "data: %d training rows, %d evaluation rows, %d labels %s; read and tokenized in %.1fs (max length %d)",
+        len(train),
+        len(evaluation),
+        len(labels),
+        list(labels.names),
         time.perf_counter() - started,
         max_length,
     )
-    return Prepared(model_path, tokenizer, splits, train_enc, eval_enc, max_length)
+    return Prepared(model_path, tokenizer, labels, train, evaluation, max_length)
 
 
 def _train_and_publish(
@@ -219,7 +225,9 @@ def _train_and_publish(
     timeline.mark("imports_and_strategy")
     prepared = _prepare(settings, storage, train_uri, eval_uri, record, work)
     timeline.mark("data_ready")
-    labels = prepared.splits.labels
+    in_memory = host.keep_in_memory(settings.keep_in_memory, prepared.token_bytes, host.memory_limit_bytes())
+    settings = settings.model_copy(update={"keep_in_memory": in_memory})
+    labels = prepared.labels
     replicas = strategy.num_replicas_in_sync
     global_batch = distribute.global_batch_size(settings.per_replica_batch_size, replicas)
     steps = pipeline.steps_per_epoch(len(prepared.train), global_batch, drop_remainder=True)
@@ -235,7 +243,15 @@ def _train_and_publish(
         "global_batch_size": global_batch,
         "steps_per_epoch": steps,
         "pad_to_multiple_of": settings.pad_to_multiple_of,
+        "token_ids_in_memory": in_memory,
     }
+    log.info(
+        "token ids: %.1f MB %s",
+        prepared.token_bytes / 1e6,
+        "in memory"
+        if in_memory
+        else "memory-mapped from scratch disk, read per batch (--keep-in-memory false)",
+    )
     log.info(
         "strategy=%s replicas=%d global_batch=%d (%d per replica x %d) steps_per_epoch=%d epochs=%d",
         distribute.strategy_name(strategy),
@@ -258,6 +274,7 @@ def _train_and_publish(
             pad_token_id=pad_id,
             pad_to_multiple_of=settings.pad_to_multiple_of,
             buckets=buckets,
+            in_memory=in_memory,
         )
         report = metrics.classification_report(prepared.eval.labels, np.argmax(logits, axis=-1), labels.names)
         return {"loss": inference.cross_entropy(logits, prepared.eval.labels), **report}

@@ -123,9 +123,10 @@ def test_learns_the_toy_task_with_two_replicas_and_publishes_everything(
     assert listing(s3.endpoint, output)["run.json"]["ETag"] == objects["run.json"]["ETag"]
 
 
-def test_seaweedfs_prefix_of_jsonl_shards_with_a_held_out_split(
+def test_seaweedfs_prefix_of_jsonl_shards_with_a_held_out_split_read_per_batch_from_token_files(
     seaweed_s3: S3Endpoint, tiny_bert: Path, tmp_path: Path
 ) -> None:
+    """--no-keep-in-memory (data larger than memory): batches are read from the memory-mapped token files."""
     s3 = stage(seaweed_s3, tiny_bert, tmp_path)
     client = seaweed_s3.client()
     from support.toy_data import sentences
@@ -146,6 +147,9 @@ def test_seaweedfs_prefix_of_jsonl_shards_with_a_held_out_split(
             "0.2",
             "--output",
             output,
+            "--no-keep-in-memory",
+            "--cpu-replicas",
+            "2",
             *LEARNS,
         ],
         seaweed_s3,
@@ -157,7 +161,8 @@ def test_seaweedfs_prefix_of_jsonl_shards_with_a_held_out_split(
     assert split is not None
     n_train, n_eval = int(split[1]), int(split[2])
     assert n_train + n_eval == 400 and abs(n_eval - 80) <= 2  # 20% of each label, rounded
-    assert "strategy=_DefaultDistributionStrategy replicas=1 global_batch=16" in result.stderr
+    assert re.search(r"token ids: [\d.]+ MB memory-mapped from scratch disk, read per batch", result.stderr)
+    assert "strategy=MirroredStrategy replicas=2 global_batch=32" in result.stderr
     assert_complete(listing(seaweed_s3, output))
     metrics = read_json(seaweed_s3, output, "metrics.json")
     assert metrics["rows"] == {"train": n_train, "eval": n_eval}

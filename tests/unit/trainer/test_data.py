@@ -1,10 +1,6 @@
-import gzip
-import json
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from trainer import data
@@ -16,73 +12,120 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-def read(
+@pytest.fixture(scope="module")
+def tokenizer(tiny_bert: Path):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(tiny_bert)
+
+
+def encode(
     paths: list[Path],
+    tokenizer,
+    store: Path,
+    encode_labels: data.LabelEncoder | None = None,
+    *,
     text_columns: tuple[str, ...] = ("text",),
-    label: str | None = "label",
-    fmt: str = "auto",
-) -> data.Examples:
-    return data.read_examples(
-        [(str(p), p) for p in paths], text_columns=text_columns, label_column=label, data_format=fmt
+    **kwargs,
+) -> data.Encoded:
+    return data.encode_files(
+        [(str(p), p) for p in paths],
+        text_columns=text_columns,
+        label_column="label",
+        data_format="auto",
+        tokenizer=tokenizer,
+        max_length=16,
+        encode_labels=encode_labels if encode_labels is not None else data.LabelCollector(),
+        store=store,
+        source="training data",
+        **kwargs,
     )
 
 
-def test_reads_csv_tsv_jsonl_parquet_and_gzip_alike(tmp_path: Path) -> None:
-    rows = [("good film", "pos"), ('bad, "awful" film', "neg")]
-    csv = write(tmp_path / "a.csv", 'text,label\ngood film,pos\n"bad, ""awful"" film",neg\n')
-    tsv = write(tmp_path / "a.tsv", 'text\tlabel\ngood film\tpos\nbad, "awful" film\tneg\n')
-    jsonl = write(
-        tmp_path / "a.jsonl", "".join(json.dumps({"text": t, "label": label}) + "\n" for t, label in rows)
-    )
-    parquet = tmp_path / "a.parquet"
-    pq.write_table(pa.table({"text": [t for t, _ in rows], "label": [label for _, label in rows]}), parquet)
-    gz = tmp_path / "a.csv.gz"
-    gz.write_bytes(gzip.compress(csv.read_bytes()))
-    for path in (csv, tsv, jsonl, parquet, gz):
-        examples = read([path])
-        assert examples.texts == ([t for t, _ in rows],), path.name
-        assert examples.labels == ["pos", "neg"], path.name
+def test_shards_are_tokenized_in_order_into_memory_mapped_token_files(tokenizer, tmp_path: Path) -> None:
+    a = write(tmp_path / "part-0.csv", "text,label\nthe rain,2\npasta,10\n")
+    b = write(tmp_path / "part-1.csv", "text,label\nthe snow today,1\n")
+    collector = data.LabelCollector()
+    encoded = encode([a, b], tokenizer, tmp_path / "tokens", collector, chunk_rows=1)
+    assert isinstance(encoded.input_ids, np.memmap) and (tmp_path / "tokens" / "input_ids.bin").is_file()
+    assert encoded.lengths.tolist() == [4, 3, 5]  # [CLS] words [SEP], one row per chunk
+    assert encoded.offsets.tolist() == [0, 4, 7]
+    assert encoded.token_type_ids is None  # all zeros for single sentences: the model's default, not stored
+    assert encoded.input_ids.dtype == np.uint16  # the vocabulary fits
+    expected = tokenizer(["the rain", "pasta", "the snow today"])["input_ids"]
+    assert [
+        encoded.input_ids[o : o + n].tolist() for o, n in zip(encoded.offsets, encoded.lengths, strict=True)
+    ] == expected
+    labels = collector.label_map()
+    assert labels.names == ("1", "2", "10")  # integers sort numerically
+    assert [labels.names[i] for i in collector.relabel(encoded, labels).labels] == ["2", "10", "1"]
 
 
-def test_shards_are_concatenated_in_order(tmp_path: Path) -> None:
-    a = write(tmp_path / "part-0.csv", "text,label\none,1\ntwo,2\n")
-    b = write(tmp_path / "part-1.csv", "text,label\nthree,3\n")
-    assert read([a, b]).labels == ["1", "2", "3"]
+def test_take_selects_rows_without_copying_tokens(tokenizer, tmp_path: Path) -> None:
+    path = write(tmp_path / "a.csv", "text,label\nthe rain,a\npasta,b\nthe snow today,a\n")
+    encoded = encode([path], tokenizer, tmp_path / "tokens")
+    picked = encoded.take([2, 0])
+    assert picked.input_ids is encoded.input_ids
+    assert picked.lengths.tolist() == [5, 4] and picked.labels.tolist() == [0, 0]
+    assert picked.offsets.tolist() == [7, 0]
 
 
-def test_missing_column_lists_the_columns_that_exist(tmp_path: Path) -> None:
-    path = write(tmp_path / "a.csv", "review,sentiment\nok,1\n")
-    with pytest.raises(
-        DataError,
-        match=r"no column 'text' \(--text-column\), 'label' \(--label-column\); its columns are 'review', 'sentiment'",
-    ):
-        read([path])
-    with pytest.raises(DataError, match=r"no column 'label' \(--label-column\);"):
-        read([path], text_columns=("review",))
+def test_downloaded_shards_are_deleted_once_tokenized_local_data_is_not(tokenizer, tmp_path: Path) -> None:
+    path = write(tmp_path / "a.csv", "text,label\nthe rain,a\npasta,b\n")
+    encode([path], tokenizer, tmp_path / "t1")
+    assert path.exists()
+    encode([path], tokenizer, tmp_path / "t2", delete_read=True)
+    assert not path.exists()
 
 
-def test_empty_data_is_a_data_error(tmp_path: Path) -> None:
+def test_pairs_keep_token_types(tokenizer, tmp_path: Path) -> None:
+    path = write(tmp_path / "a.tsv", "a\tb\tlabel\nthe rain\tthe snow today\tx\npasta\tgoal\ty\n")
+    encoded = encode([path], tokenizer, tmp_path / "tokens", text_columns=("a", "b"))
+    assert encoded.lengths.tolist() == [2 + 3 + 3, 1 + 1 + 3]  # [CLS] a [SEP] b [SEP]
+    assert encoded.token_type_ids is not None
+    assert encoded.token_type_ids[: encoded.lengths[0]].tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
+
+
+def test_truncation_and_compact_ids(tokenizer) -> None:
+    encoded = data.tokenize([["the rain " * 20]], np.zeros(1, np.int32), tokenizer, max_length=6)
+    assert encoded.lengths.tolist() == [6]
+    assert encoded.input_ids.dtype == np.int32
+    assert data.ids_dtype(30_522) == np.uint16 and data.ids_dtype(250_002) == np.int32
+
+
+def test_empty_data_is_a_data_error(tokenizer, tmp_path: Path) -> None:
     with pytest.raises(DataError, match="has no data rows"):
-        read([write(tmp_path / "a.csv", "text,label\n")])
+        encode([write(tmp_path / "a.csv", "text,label\n")], tokenizer, tmp_path / "tokens")
 
 
-def test_malformed_csv_names_the_file(tmp_path: Path) -> None:
-    path = write(tmp_path / "bad.csv", "text,label\na,b,c,d\n")
-    with pytest.raises(DataError, match=r"cannot read .*bad.csv as csv: "):
-        read([path])
-
-
-def test_unknown_extension_asks_for_a_format(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match=r"cannot tell the format of 'a.xlsx'.*--data-format"):
-        read([write(tmp_path / "a.xlsx", "x")])
-
-
-def test_missing_label_is_reported_with_its_row(tmp_path: Path) -> None:
-    path = write(tmp_path / "a.csv", "text,label\na,1\nb,\n")
+def test_missing_label_is_reported_with_its_row(tokenizer, tmp_path: Path) -> None:
+    path = write(tmp_path / "a.csv", "text,label\na,1\nb,\nc,2\nd,\n")
     with pytest.raises(
-        DataError, match=r"1 row\(s\) have no value in label column 'label' \(first at data row 2\)"
+        DataError, match=r"data row 2 has no value in label column 'label' \(and 1 more by row 4\)"
     ):
-        read([path])
+        encode([path], tokenizer, tmp_path / "tokens")
+    with pytest.raises(DataError, match=r"data row 4 has no value"):  # counted across chunks
+        encode(
+            [write(tmp_path / "b.csv", "text,label\na,1\nb,2\nc,2\nd,\n")],
+            tokenizer,
+            tmp_path / "t",
+            chunk_rows=2,
+        )
+
+
+def test_unknown_labels_are_named_with_the_fix(tokenizer, tmp_path: Path) -> None:
+    labels = data.LabelMap(("neg", "pos"))
+    assert labels.encode(["pos", "neg"], source="x").tolist() == [1, 0]
+    path = write(tmp_path / "a.csv", "text,label\na,pos\nb,meh\n")
+    with pytest.raises(
+        DataError, match=r"evaluation data has 1 label\(s\) not in the training labels .*'meh'.*--labels"
+    ):
+        encode(
+            [path],
+            tokenizer,
+            tmp_path / "tokens",
+            lambda names, source: labels.encode(names, source="evaluation data"),
+        )
 
 
 def test_integer_labels_sort_numerically_and_strings_alphabetically() -> None:
@@ -96,34 +139,14 @@ def test_one_label_is_too_few() -> None:
         data.infer_label_map(["pos", "pos"], None)
 
 
-def test_unknown_eval_labels_are_named() -> None:
-    labels = data.LabelMap(("neg", "pos"))
-    assert labels.encode(["pos", "neg"], source="x").tolist() == [1, 0]
-    with pytest.raises(
-        DataError, match=r"evaluation data has 1 label\(s\) not in the training labels .*'meh'"
-    ):
-        labels.encode(["pos", "meh"], source="evaluation data")
-
-
 def test_eval_split_is_stratified_and_deterministic() -> None:
-    examples = data.Examples(texts=([f"t{i}" for i in range(100)],), labels=["a"] * 80 + ["b"] * 20)
-    train, evaluation = data.split_for_eval(examples, 0.1, seed=3)
-    assert len(evaluation) == 10 and evaluation.labels.count("b") == 2
+    labels = np.array([0] * 80 + [1] * 20)
+    train, evaluation = data.split_for_eval(labels, 0.1, seed=3)
+    assert len(evaluation) == 10 and (labels[evaluation] == 1).sum() == 2
     assert len(train) + len(evaluation) == 100
-    assert set(train.texts[0]).isdisjoint(evaluation.texts[0])
-    again = data.split_for_eval(examples, 0.1, seed=3)[1]
-    assert again.texts == evaluation.texts
-    assert data.split_for_eval(examples, 0.1, seed=4)[1].texts != evaluation.texts
-
-
-def test_tokenize_keeps_pairs_and_lengths(tiny_bert: Path) -> None:
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(tiny_bert)
-    examples = data.Examples(texts=(["the rain", "pasta"], ["the snow today", "goal"]), labels=["a", "b"])
-    encoded = data.tokenize(examples, np.array([0, 1]), tokenizer, max_length=16)
-    assert encoded.lengths.tolist() == [2 + 3 + 3, 1 + 1 + 3]  # [CLS] a [SEP] b [SEP]
-    assert encoded.token_type_ids is not None
-    assert encoded.token_type_ids[: encoded.lengths[0]].tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
-    truncated = data.tokenize(examples, np.array([0, 1]), tokenizer, max_length=6)
-    assert truncated.lengths.max() == 6
+    assert set(train.tolist()).isdisjoint(evaluation.tolist())
+    assert (np.diff(train) > 0).all() and (np.diff(evaluation) > 0).all()  # row order kept
+    assert data.split_for_eval(labels, 0.1, seed=3)[1].tolist() == evaluation.tolist()
+    assert data.split_for_eval(labels, 0.1, seed=4)[1].tolist() != evaluation.tolist()
+    with pytest.raises(DataError, match="leaves no evaluation rows"):
+        data.split_for_eval(np.array([0, 1]), 0.1, seed=3)

@@ -1,7 +1,6 @@
 import numpy as np
 import tensorflow as tf
 
-from trainer.data import Encoded
 from trainer.pipeline import (
     PAD_TO_MULTIPLE_OF,
     bucket_lengths,
@@ -10,6 +9,7 @@ from trainer.pipeline import (
     length_sorted,
     steps_per_epoch,
 )
+from trainer.tokens import Encoded, TokenWriter
 
 
 def encoded(lengths: list[int], with_types: bool = False) -> Encoded:
@@ -52,6 +52,28 @@ def test_training_batches_are_full_shuffled_per_epoch_and_seeded() -> None:
     assert epoch(0, skip=1) == first[1:]  # a resumed epoch trains exactly the batches not reached
     for x, y in batches(build_dataset(enc, global_batch_size=4, order=epoch_order(10, 4, seed=1, epoch=0))):
         assert (x["input_ids"][:, 0] == 1 + 100 * y).all()  # every row keeps its own ids
+
+
+def test_memory_mapped_token_files_give_the_same_batches_read_per_batch(tmp_path) -> None:
+    """--no-keep-in-memory: each batch's rows are read from the mapped files, not copied into a tensor first."""
+    enc = encoded([3, 5, 11, 2, 4, 7, 1], with_types=True)
+    writer = TokenWriter(tmp_path)
+    writer.append(enc.take(range(4)))
+    writer.append(enc.take(range(4, 7)))
+    mapped = writer.finish()
+    assert isinstance(mapped.input_ids, np.memmap)
+    order = epoch_order(len(enc), 2, seed=1, epoch=0, lengths=enc.lengths)
+    for kwargs in ({"order": order, "drop_remainder": True}, {"pad_to_multiple_of": 1}):
+        in_memory = batches(build_dataset(enc, global_batch_size=2, **kwargs))
+        streamed = batches(
+            build_dataset(mapped.take(range(7)), global_batch_size=2, in_memory=False, **kwargs)
+        )
+        assert len(streamed) == len(in_memory)
+        for (x, y), (x2, y2) in zip(in_memory, streamed, strict=True):
+            assert y.tolist() == y2.tolist()
+            assert x.keys() == x2.keys()
+            for name in x:
+                assert x[name].tolist() == x2[name].tolist(), name
 
 
 def test_steps_per_epoch() -> None:
