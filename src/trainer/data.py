@@ -65,8 +65,8 @@ class LabelCollector:
                 ids[label] = len(ids)
         return np.fromiter((ids[label] for label in labels), dtype=np.int32, count=len(labels))
 
-    def label_map(self, explicit: Sequence[str] | None = None) -> LabelMap:
-        return infer_label_map(list(self._ids), explicit)
+    def label_map(self) -> LabelMap:
+        return infer_label_map(list(self._ids), None)
 
     def relabel(self, encoded: Encoded, label_map: LabelMap) -> Encoded:
         final = label_map.label2id
@@ -102,8 +102,8 @@ def split_for_eval(label_ids: np.ndarray, fraction: float, seed: int) -> tuple[n
     rng = np.random.default_rng(seed)
     train_idx: list[np.ndarray] = []
     eval_idx: list[np.ndarray] = []
-    for label in np.unique(label_ids):
-        idx = np.flatnonzero(label_ids == label)
+    by_label = np.argsort(label_ids, kind="stable")  # one sort, not a pass over all rows per label
+    for idx in np.split(by_label, np.flatnonzero(np.diff(label_ids[by_label])) + 1):
         rng.shuffle(idx)
         # At least one row of every label in each split, when the label has two or more.
         n_eval = min(max(round(len(idx) * fraction), 1), len(idx) - 1) if len(idx) > 1 else 0
@@ -135,12 +135,14 @@ def encode_files(
     source: str,
     chunk_rows: int = TOKENIZE_CHUNK,
     delete_read: bool = False,
+    limit: int | None = None,
 ) -> Encoded:
     """Read, label and tokenize shards (`(uri, local path)` pairs, in order) into token files under `store`.
 
     Missing text becomes ""; a missing label is a DataError naming the file and row. Without a label column
     (`encode_labels` None) every label id is 0. With `delete_read` (downloaded copies) each shard is deleted
-    once tokenized, so scratch disk does not hold the raw data and its tokens in full at once.
+    once tokenized, so scratch disk does not hold the raw data and its tokens in full at once. `limit` stops
+    after that many rows (quick runs on large data read only what they use).
     """
     if not files:
         raise DataError("no data files found")
@@ -153,6 +155,10 @@ def encode_files(
     for uri, path in files:
         row = 0
         for table in tables.read_chunks(path, fmt, columns, uri, chunk_rows, text=set(text_columns)):
+            if limit is not None:
+                if writer.rows >= limit:
+                    break
+                table = table.slice(0, limit - writer.rows)
             texts = [tables.as_strings(table.column(c), c, fill="") for c in text_columns]
             if label_column and encode_labels is not None:
                 names = tables.as_strings(table.column(label_column), label_column, fill=None)

@@ -22,7 +22,7 @@ import numpy as np
 from trainer import artifacts, data, host, metrics, reports
 from trainer.errors import DataError
 from trainer.inference import cross_entropy, fetch_artifact, load_classifier, predict_logits
-from trainer.sources import fetch_data, load_tokenizer
+from trainer.sources import load_tokenizer, read_data
 from trainer.storage import Location, Storage
 from trainer.verb_settings import EvaluateSettings
 
@@ -64,26 +64,25 @@ def _evaluate_and_publish(
     settings: EvaluateSettings, storage: Storage, output: Location, data_loc: Location, work: Path
 ) -> None:
     artifact = fetch_artifact(settings.model, storage, work / "model")
-    files, read = fetch_data(data_loc, storage, work / "data", "--data")
     tokenizer = load_tokenizer(artifact.path)
     max_length = min(settings.max_length, getattr(tokenizer, "model_max_length", settings.max_length))
-    encoded = data.encode_files(
-        files,
-        text_columns=settings.text_column,
-        label_column=settings.label_column,
-        data_format=settings.data_format,
+    read = read_data(
+        data_loc,
+        storage,
+        work,
+        "--data",
+        settings,
         tokenizer=tokenizer,
         max_length=max_length,
         encode_labels=lambda names, source: check_labels(names, artifact.labels, source),
-        store=work / "tokens",
         source=f"evaluation data {data_loc}",
-        delete_read=data_loc.is_s3,
     )
+    encoded = read.encoded
     in_memory = host.keep_in_memory(None, encoded.token_bytes, host.memory_limit_bytes())
     log.info(
         "evaluate: %d rows from %d file(s) under %s, %d labels %s; %.1f MB of token ids %s",
         len(encoded),
-        len(files),
+        read.files,
         data_loc,
         len(artifact.labels),
         list(artifact.labels.names),
@@ -128,7 +127,7 @@ def _evaluate_and_publish(
             **result,
             "rows": len(encoded),
             "model": artifact.uri,
-            "data": read,
+            "data": read.record,
             "seconds": seconds,
             "replicas": strategy.num_replicas_in_sync,
             "finished_at": artifacts.utc_now(),

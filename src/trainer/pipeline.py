@@ -1,17 +1,24 @@
 """Build tf.data pipelines from tokenized rows: shuffle, length grouping, per-batch padding, sharding, prefetch.
 
-Pure: takes arrays, returns a `tf.data.Dataset` or an order of rows; no files, no network. Rows are padded only to
-the longest row of their batch (rounded up to a multiple of 8 for tensor cores), not to the longest row of the
-data set, which is where most of the naive recipe's compute goes. Grouping rows of similar length into batches
-cuts the padding further; it is done so batches stay random (see `epoch_order`), which is what keeps accuracy.
+Pure: takes arrays, returns a `tf.data.Dataset` or an order of rows; no network, and files only as the
+memory-mapped token arrays it is handed. Rows are padded only to the longest row of their batch (rounded up to a
+multiple of 8 for tensor cores), not to the longest row of the data set, which is where most of the naive recipe's
+compute goes. Grouping rows of similar length into batches cuts the padding further; it is done so batches stay
+random (see `epoch_order`), which is what keeps accuracy. Only per-row columns (offset, length, label: 20 bytes a
+row) are ever copied into the pipeline; the token ids are either one in-memory tensor or read per batch.
 """
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import tensorflow as tf
 
 from trainer.tokens import Encoded
+
+Batch = tuple[dict[str, tf.Tensor], tf.Tensor]
+RowsToBatch = Callable[[tf.Tensor, tf.Tensor, tf.Tensor], Batch]
+"""(row offsets, lengths, labels) of one batch -> its features (ids padded to the longest row, lengths) and labels."""
 
 PAD_TO_MULTIPLE_OF = 8
 """Tensor cores want sequence dimensions in multiples of 8 (NVIDIA's mixed-precision guide): the GPU default."""
@@ -118,10 +125,11 @@ def build_dataset(
     """
     rows = order if order is not None else np.arange(len(encoded))
     columns = (encoded.offsets[rows], encoded.lengths[rows], encoded.labels[rows].astype(np.int32))
-    if in_memory:
-        ds = _gather_batches(encoded, columns, global_batch_size, drop_remainder, pad_token_id)
-    else:
-        ds = _read_batches(encoded, columns, global_batch_size, drop_remainder, pad_token_id)
+    rows_of_batch = (
+        _gather_in_graph(encoded, pad_token_id) if in_memory else _read_mapped(encoded, pad_token_id)
+    )
+    ds = tf.data.Dataset.from_tensor_slices(columns).batch(global_batch_size, drop_remainder=drop_remainder)
+    ds = ds.map(rows_of_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     finish = _finish_batch(pad_token_id, pad_to_multiple_of, buckets)
     ds = ds.map(finish, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     options = tf.data.Options()
@@ -130,50 +138,28 @@ def build_dataset(
     return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
 
 
-def _gather_batches(
-    encoded: Encoded,
-    columns: tuple[np.ndarray, np.ndarray, np.ndarray],
-    global_batch_size: int,
-    drop_remainder: bool,
-    pad_token_id: int,
-) -> tf.data.Dataset:
-    """Token ids held in memory: sliced per row and padded per batch in the graph, no Python in the loop."""
+def _gather_in_graph(encoded: Encoded, pad_token_id: int) -> RowsToBatch:
+    """Token ids held in memory: each batch's rows gathered and padded in one vectorized op in the graph."""
     flat_ids = tf.constant(encoded.input_ids)
     flat_types = tf.constant(encoded.token_type_ids) if encoded.token_type_ids is not None else None
 
-    def gather(
-        start: tf.Tensor, length: tf.Tensor, label: tf.Tensor
-    ) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
-        row = {
-            "input_ids": tf.cast(flat_ids[start : start + length], tf.int32),
-            "length": tf.cast(length, tf.int32),
-        }
+    def gather(starts: tf.Tensor, lengths: tf.Tensor, labels: tf.Tensor) -> Batch:
+        lengths = tf.cast(lengths, tf.int32)
+        columns = tf.range(tf.reduce_max(lengths))
+        valid = columns[None, :] < lengths[:, None]
+        positions = tf.where(valid, starts[:, None] + tf.cast(columns, tf.int64)[None, :], 0)
+        ids = tf.where(valid, tf.cast(tf.gather(flat_ids, positions), tf.int32), pad_token_id)
+        features = {"input_ids": ids, "length": lengths}
         if flat_types is not None:
-            row["token_type_ids"] = tf.cast(flat_types[start : start + length], tf.int32)
-        return row, label
+            features["token_type_ids"] = tf.where(
+                valid, tf.cast(tf.gather(flat_types, positions), tf.int32), 0
+            )
+        return features, labels
 
-    ds = tf.data.Dataset.from_tensor_slices(columns)
-    ds = ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    padded_shapes = {"input_ids": [None], "length": []}
-    padding_values = {"input_ids": tf.constant(pad_token_id, tf.int32), "length": tf.constant(0, tf.int32)}
-    if flat_types is not None:
-        padded_shapes["token_type_ids"] = [None]
-        padding_values["token_type_ids"] = tf.constant(0, tf.int32)
-    return ds.padded_batch(
-        global_batch_size,
-        padded_shapes=(padded_shapes, []),
-        padding_values=(padding_values, tf.constant(0, tf.int32)),
-        drop_remainder=drop_remainder,
-    )
+    return gather
 
 
-def _read_batches(
-    encoded: Encoded,
-    columns: tuple[np.ndarray, np.ndarray, np.ndarray],
-    global_batch_size: int,
-    drop_remainder: bool,
-    pad_token_id: int,
-) -> tf.data.Dataset:
+def _read_mapped(encoded: Encoded, pad_token_id: int) -> RowsToBatch:
     """Token ids memory-mapped from disk: one NumPy call per batch reads its rows (the OS pages them in and out),
     so the data set may be far larger than memory. The per-row columns are all the pipeline holds."""
     flat_ids, flat_types = encoded.input_ids, encoded.token_type_ids
@@ -188,9 +174,7 @@ def _read_batches(
             out.append(np.where(valid, flat_types[positions], 0).astype(np.int32))
         return out
 
-    def batch(
-        starts: tf.Tensor, lengths: tf.Tensor, labels: tf.Tensor
-    ) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
+    def batch(starts: tf.Tensor, lengths: tf.Tensor, labels: tf.Tensor) -> Batch:
         outputs = [tf.int32] * (2 if flat_types is not None else 1)
         arrays = tf.numpy_function(read, [starts, lengths], outputs, stateful=False)
         features = {"input_ids": arrays[0], "length": tf.cast(lengths, tf.int32)}
@@ -201,8 +185,7 @@ def _read_batches(
                 features[name].set_shape([None, None])
         return features, labels
 
-    ds = tf.data.Dataset.from_tensor_slices(columns).batch(global_batch_size, drop_remainder=drop_remainder)
-    return ds.map(batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return batch
 
 
 def _finish_batch(pad_token_id: int, multiple: int, buckets: list[int] | None):

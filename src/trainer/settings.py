@@ -72,7 +72,8 @@ class DataArguments(BaseModel):
     max_train_samples: int | None = Field(
         default=None,
         gt=0,
-        description="Use only the first N training rows (after the eval split), for quick runs.",
+        description="Use only the first N training rows (after the eval split), for quick runs. With --eval-data "
+        "only those rows are read.",
     )
     max_eval_samples: int | None = Field(
         default=None, gt=0, description="Use only the first N evaluation rows, for quick runs."

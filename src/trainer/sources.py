@@ -1,13 +1,17 @@
-"""Fetch what a run reads: the pretrained model (Hub id, local folder or s3:// prefix) and the data shards."""
+"""Fetch what a run reads: the pretrained model (Hub id, local folder or s3:// prefix) and the data shards, which
+are tokenized into token files as they arrive (`read_data`)."""
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
+from trainer import data
 from trainer.errors import DataError, NotFoundError, UsageError
 from trainer.storage import Location, Storage
+from trainer.tokens import Encoded, Tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -74,3 +78,51 @@ def fetch_data(
     return [(str(info.location), path) for info, path in downloaded], [
         {"uri": str(info.location), "size": info.size, "etag": info.etag} for info, _ in downloaded
     ]
+
+
+class TableColumns(Protocol):
+    """The data options train and evaluate share."""
+
+    text_column: list[str]
+    label_column: str
+    data_format: str
+
+
+@dataclass(frozen=True)
+class DataRead:
+    encoded: Encoded
+    files: int
+    record: list[dict[str, Any]]
+    """uri, size and etag of every shard, for run.json / metrics.json."""
+
+
+def read_data(
+    loc: Location,
+    storage: Storage,
+    work: Path,
+    flag: str,
+    columns: TableColumns,
+    *,
+    tokenizer: Tokenizer,
+    max_length: int,
+    encode_labels: data.LabelEncoder,
+    source: str,
+    limit: int | None = None,
+) -> DataRead:
+    """Fetch the shards at `loc` into `work`/data and tokenize them into token files under `work`/tokens
+    (`data.encode_files`); downloaded shards are deleted as they are tokenized."""
+    files, record = fetch_data(loc, storage, work / "data", flag)
+    encoded = data.encode_files(
+        files,
+        text_columns=columns.text_column,
+        label_column=columns.label_column,
+        data_format=columns.data_format,
+        tokenizer=tokenizer,
+        max_length=max_length,
+        encode_labels=encode_labels,
+        store=work / "tokens",
+        source=source,
+        delete_read=loc.is_s3,
+        limit=limit,
+    )
+    return DataRead(encoded, len(files), record)

@@ -36,7 +36,7 @@ from trainer.checkpoints import CheckpointManager, Position
 from trainer.errors import DataError, RetryableError, TrainerError
 from trainer.model import build_classifier, compile_classifier
 from trainer.settings import TrainSettings
-from trainer.sources import fetch_data, load_tokenizer, resolve_model
+from trainer.sources import load_tokenizer, read_data, resolve_model
 from trainer.storage import Location, Storage
 from trainer.timing import Timeline
 from trainer.tokens import Encoded
@@ -156,33 +156,45 @@ def _prepare(
     max_length = min(settings.max_length, getattr(tokenizer, "model_max_length", settings.max_length))
     started = time.perf_counter()
 
-    def encode(uri: Location, split: str, encode_labels: data.LabelEncoder) -> Encoded:
-        files, record.data[split] = fetch_data(uri, storage, work / "data" / split, f"--{split}-data")
-        encoded = data.encode_files(
-            files,
-            text_columns=settings.text_column,
-            label_column=settings.label_column,
-            data_format=settings.data_format,
+    def encode(
+        uri: Location, split: str, encode_labels: data.LabelEncoder, limit: int | None = None
+    ) -> Encoded:
+        read = read_data(
+            uri,
+            storage,
+            work / split,
+            f"--{split}-data",
+            settings,
             tokenizer=tokenizer,
             max_length=max_length,
             encode_labels=encode_labels,
-            store=work / "tokens" / split,
             source={"train": "training data", "eval": "evaluation data"}[split],
-            delete_read=uri.is_s3,
+            limit=limit,
         )
-        log.info("%s data: %d rows from %d file(s) under %s", split, len(encoded), len(files), uri)
-        return encoded
+        record.data[split] = read.record
+        log.info("%s data: %d rows from %d file(s) under %s", split, len(read.encoded), read.files, uri)
+        return read.encoded
 
+    # With --eval-data, --max-train-samples means the first N rows: no need to read the rest. Without it, the
+    # stratified split needs every row first.
+    train_limit = settings.max_train_samples if eval_uri is not None else None
     if settings.labels:
         labels = data.LabelMap(tuple(settings.labels))
-        train = encode(train_uri, "train", lambda names, source: labels.encode(names, source=source))
+        train = encode(
+            train_uri, "train", lambda names, source: labels.encode(names, source=source), train_limit
+        )
     else:
         collector = data.LabelCollector()
-        train = encode(train_uri, "train", collector)
+        train = encode(train_uri, "train", collector, train_limit)
         labels = collector.label_map()
         train = collector.relabel(train, labels)
     if eval_uri is not None:
-        evaluation = encode(eval_uri, "eval", lambda names, source: labels.encode(names, source=source))
+        evaluation = encode(
+            eval_uri,
+            "eval",
+            lambda names, source: labels.encode(names, source=source),
+            settings.max_eval_samples,
+        )
     else:
         train_rows, eval_rows = data.split_for_eval(train.labels, settings.eval_fraction, settings.seed)
         train, evaluation = train.take(train_rows), train.take(eval_rows)

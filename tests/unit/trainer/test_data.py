@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trainer import data
+from trainer import data, tokens
 from trainer.errors import DataError
 
 
@@ -61,6 +61,13 @@ def test_shards_are_tokenized_in_order_into_memory_mapped_token_files(tokenizer,
     assert [labels.names[i] for i in collector.relabel(encoded, labels).labels] == ["2", "10", "1"]
 
 
+def test_limit_reads_only_the_first_rows(tokenizer, tmp_path: Path) -> None:
+    a = write(tmp_path / "part-0.csv", "text,label\nthe rain,a\npasta,b\n")
+    b = write(tmp_path / "part-1.csv", "text,label\nthe snow today,a\ngoal,b\nbroken,\n")  # row 3: no label
+    encoded = encode([a, b], tokenizer, tmp_path / "tokens", chunk_rows=1, limit=3)
+    assert encoded.lengths.tolist() == [4, 3, 5]  # never reached the row without a label
+
+
 def test_take_selects_rows_without_copying_tokens(tokenizer, tmp_path: Path) -> None:
     path = write(tmp_path / "a.csv", "text,label\nthe rain,a\npasta,b\nthe snow today,a\n")
     encoded = encode([path], tokenizer, tmp_path / "tokens")
@@ -87,10 +94,10 @@ def test_pairs_keep_token_types(tokenizer, tmp_path: Path) -> None:
 
 
 def test_truncation_and_compact_ids(tokenizer) -> None:
-    encoded = data.tokenize([["the rain " * 20]], np.zeros(1, np.int32), tokenizer, max_length=6)
+    encoded = tokens.tokenize([["the rain " * 20]], np.zeros(1, np.int32), tokenizer, max_length=6)
     assert encoded.lengths.tolist() == [6]
     assert encoded.input_ids.dtype == np.int32
-    assert data.ids_dtype(30_522) == np.uint16 and data.ids_dtype(250_002) == np.int32
+    assert tokens.ids_dtype(30_522) == np.uint16 and tokens.ids_dtype(250_002) == np.int32
 
 
 def test_empty_data_is_a_data_error(tokenizer, tmp_path: Path) -> None:
