@@ -153,6 +153,8 @@ def encode_files(
     writer = TokenWriter(store)
     dtype = ids_dtype(len(tokenizer))  # type: ignore[arg-type]
     for uri, path in files:
+        if limit is not None and writer.rows >= limit:
+            break
         row = 0
         for table in tables.read_chunks(path, fmt, columns, uri, chunk_rows, text=set(text_columns)):
             if limit is not None:

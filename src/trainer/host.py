@@ -33,8 +33,8 @@ model, optimizer state, TensorFlow's copy of the ids and the input pipeline's bu
 
 
 def keep_in_memory(requested: bool | None, token_bytes: int, memory_limit: int | None) -> bool:
-    """--keep-in-memory when given, else whether `token_bytes` of ids fit the memory limit's share (unknown
-    limit unknown: in memory)."""
+    """--keep-in-memory when given, else whether `token_bytes` of ids fit the memory limit's share (in memory
+    when the limit is unknown)."""
     if requested is not None:
         return requested
     return memory_limit is None or token_bytes * IN_MEMORY_SHARE <= memory_limit

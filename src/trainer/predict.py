@@ -62,7 +62,8 @@ def read_chunks(
     path: Path, fmt: str, columns: Mapping[str, str], uri: str, chunk_rows: int
 ) -> Iterator[Chunk]:
     """The file's `columns` (name -> flag) as strings (missing values ""), `chunk_rows` rows at a time."""
-    for table in tables.read_chunks(path, fmt, columns, uri, chunk_rows):
+    text = {c for c, flag in columns.items() if flag == "--text-column"}  # kept columns keep their JSON type
+    for table in tables.read_chunks(path, fmt, columns, uri, chunk_rows, text=text):
         yield {c: tables.as_strings(table.column(c), c, fill="") for c in columns}
 
 

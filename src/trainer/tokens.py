@@ -3,7 +3,8 @@
 Every row's ids sit one after another in one flat array; `offsets` and `lengths` say where each row is. Rows are
 selected (eval split, sample limits) by taking those per-row arrays only, so a selection never copies tokens.
 `TokenWriter` appends chunk after chunk to files, which is how data larger than memory is tokenized: memory holds
-one chunk's tokens plus 16 bytes per row, and the pipeline later reads each batch's rows from the mapped files.
+one chunk's tokens plus 20 bytes per row (offset, length, label), and the pipeline later reads each batch's rows
+from the mapped files.
 """
 
 from collections.abc import Sequence

@@ -83,3 +83,13 @@ def test_unknown_extension_asks_for_a_format(tmp_path: Path) -> None:
     assert tables.detect_format(tmp_path / "a.xlsx", "csv") == "csv"
     with pytest.raises(DataError, match=r"data shards mix formats \['csv', 'parquet'\]"):
         tables.one_format([Path("a.csv"), Path("b.parquet")], "auto")
+
+
+def test_predict_keeps_numeric_json_columns_as_written(tmp_path: Path) -> None:
+    from trainer.predict import read_chunks
+
+    path = write(tmp_path / "a.jsonl", '{"text": "a", "id": 7}\n{"text": "b", "id": 8}\n')
+    columns = {"id": "--keep-column", "text": "--text-column"}
+    assert list(read_chunks(path, "jsonl", columns, "a.jsonl", 100)) == [
+        {"id": ["7", "8"], "text": ["a", "b"]}
+    ]
