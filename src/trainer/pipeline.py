@@ -30,6 +30,13 @@ against 17.2 per row at batch 32; random batches: 43.5)."""
 
 MIN_BUCKET_LENGTH = 16
 
+PREFETCH_BATCHES = 2
+MAP_PARALLELISM = 2
+"""tf.data's AUTOTUNE is not used. With it, 13 of 15 timed runs on the 2-core benchmark machine stalled once for
+8-9 s with every thread idle (usually between epochs); with these fixed values, none of the runs since did
+(benchmarks/README.md, "Idle stalls"). A batch takes well under a millisecond to build (over 2,500 batches/s
+either way), so there is nothing for the tuner to win: two batches ahead and two in flight keep any step fed."""
+
 
 def pad_multiple(requested: int | None, *, gpus: bool) -> int:
     """The batch-length multiple: as requested, else 8 on GPUs and 1 on CPUs (no tensor cores to feed; on SST-2
@@ -129,13 +136,14 @@ def build_dataset(
         _gather_in_graph(encoded, pad_token_id) if in_memory else _read_mapped(encoded, pad_token_id)
     )
     ds = tf.data.Dataset.from_tensor_slices(columns).batch(global_batch_size, drop_remainder=drop_remainder)
-    ds = ds.map(rows_of_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.map(rows_of_batch, num_parallel_calls=MAP_PARALLELISM, deterministic=True)
     finish = _finish_batch(pad_token_id, pad_to_multiple_of, buckets)
-    ds = ds.map(finish, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.map(finish, num_parallel_calls=MAP_PARALLELISM, deterministic=True)
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = shard_policy
     options.deterministic = True
-    return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
+    options.autotune.enabled = False
+    return ds.with_options(options).prefetch(PREFETCH_BATCHES)
 
 
 def _gather_in_graph(encoded: Encoded, pad_token_id: int) -> RowsToBatch:
