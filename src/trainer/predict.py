@@ -59,10 +59,10 @@ def output_name(relative: str) -> str:
 
 
 def read_chunks(
-    path: Path, fmt: str, columns: Mapping[str, str], uri: str, chunk_rows: int
+    path: Path, fmt: str, columns: Mapping[str, str], uri: str, chunk_rows: int, text: set[str]
 ) -> Iterator[Chunk]:
-    """The file's `columns` (name -> flag) as strings (missing values ""), `chunk_rows` rows at a time."""
-    text = {c for c, flag in columns.items() if flag == "--text-column"}  # kept columns keep their JSON type
+    """The file's `columns` (name -> flag) as strings (missing values ""), `chunk_rows` rows at a time; only the
+    `text` columns are parsed as strings (a kept JSON column of numbers keeps them, printed as written)."""
     for table in tables.read_chunks(path, fmt, columns, uri, chunk_rows, text=text):
         yield {c: tables.as_strings(table.column(c), c, fill="") for c in columns}
 
@@ -136,7 +136,9 @@ def _predict_and_publish(
         out_path.parent.mkdir(parents=True, exist_ok=True)
         rows = 0
         with out_path.open("w", encoding="utf-8") as out:
-            for chunk in read_chunks(local, fmt, columns, str(info.location), settings.chunk_rows):
+            for chunk in read_chunks(
+                local, fmt, columns, str(info.location), settings.chunk_rows, set(settings.text_column)
+            ):
                 count = len(chunk[settings.text_column[0]])
                 texts = [chunk[c] for c in settings.text_column]
                 encoded = tokenize(texts, np.zeros(count, np.int32), tokenizer, max_length)

@@ -125,13 +125,12 @@ def read_chunks(
     first = True
     try:
         for batch in _batches(path, fmt, columns, uri, chunk_rows, text):
-            if first and fmt == "jsonl":
-                # JSON has no header: a column without a single value in the first block is taken as missing.
-                present = [c for c in batch.schema.names if batch.column(c).null_count < batch.num_rows]
-                _check_columns(uri, columns, present)
-                batch = batch.select(list(columns))
-            elif fmt == "jsonl":
-                batch = batch.select(list(columns))
+            if fmt == "jsonl":
+                if first:
+                    # JSON has no header: a column without a single value in the first block is taken as missing.
+                    present = [c for c in batch.schema.names if batch.column(c).null_count < batch.num_rows]
+                    _check_columns(uri, columns, present)
+                batch = batch.select(list(columns))  # fields beyond the columns asked for were inferred too
             first = False
             pending.append(batch)
             size += batch.num_rows

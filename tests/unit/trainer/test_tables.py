@@ -90,6 +90,6 @@ def test_predict_keeps_numeric_json_columns_as_written(tmp_path: Path) -> None:
 
     path = write(tmp_path / "a.jsonl", '{"text": "a", "id": 7}\n{"text": "b", "id": 8}\n')
     columns = {"id": "--keep-column", "text": "--text-column"}
-    assert list(read_chunks(path, "jsonl", columns, "a.jsonl", 100)) == [
+    assert list(read_chunks(path, "jsonl", columns, "a.jsonl", 100, {"text"})) == [
         {"id": ["7", "8"], "text": ["a", "b"]}
     ]
