@@ -27,7 +27,8 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-install-project --extra trainer --extra gpu
 # Then the project itself (small, changes often), installed as a regular package, not editable.
 COPY pyproject.toml uv.lock README.md ./
-COPY src ./src
+COPY trainer ./trainer
+COPY launcher ./launcher
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-editable --extra trainer --extra gpu
 

@@ -41,13 +41,13 @@ test: $(STAMP)
 	$(VENV)/bin/pytest
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests scripts demo benchmarks
-	$(VENV)/bin/ruff format --check src tests scripts demo benchmarks
+	$(VENV)/bin/ruff check trainer launcher tests scripts demo benchmarks
+	$(VENV)/bin/ruff format --check trainer launcher tests scripts demo benchmarks
 	$(VENV)/bin/hadolint Dockerfile
 
 format: $(STAMP)
-	$(VENV)/bin/ruff check --fix src tests scripts demo benchmarks
-	$(VENV)/bin/ruff format src tests scripts demo benchmarks
+	$(VENV)/bin/ruff check --fix trainer launcher tests scripts demo benchmarks
+	$(VENV)/bin/ruff format trainer launcher tests scripts demo benchmarks
 
 demo: $(STAMP) $(MODEL_DIR)/config.json
 	$(PY) demo/run_demo.py --model-dir $(MODEL_DIR)

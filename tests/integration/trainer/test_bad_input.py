@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from trainer_e2e_helpers import Staged
 
-from contract.exit_codes import ExitCode
 from support.s3servers import S3Endpoint, closed_port_url
 from trainer.cli import main
+from trainer.contract.exit_codes import ExitCode
 
 pytestmark = pytest.mark.slow
 

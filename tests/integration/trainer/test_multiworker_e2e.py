@@ -18,7 +18,7 @@ import pytest
 from trainer_e2e_helpers import LEARNS, WELL_ABOVE_CHANCE, Staged, stage
 
 from support.s3servers import S3Endpoint
-from trainer.cluster_spec import build_tf_config
+from trainer.distribute.cluster import build_tf_config
 
 pytestmark = pytest.mark.slow
 

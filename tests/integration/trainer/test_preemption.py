@@ -13,8 +13,8 @@ import pytest
 from safetensors.numpy import load_file
 from trainer_e2e_helpers import Staged, listing, read_json, run_trainer, stage, upload_tree
 
-from contract.exit_codes import ExitCode
 from support.s3servers import S3Endpoint
+from trainer.contract.exit_codes import ExitCode
 
 pytestmark = pytest.mark.slow
 

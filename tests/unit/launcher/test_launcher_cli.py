@@ -174,16 +174,28 @@ def test_help_exits_zero(capsys) -> None:
     assert "--dry-run" in out and "--s3-secret" in out and "--toleration" in out
 
 
-def test_launcher_never_imports_tensorflow_or_the_trainer() -> None:
+TF_FREE_TRAINER_MODULES = (
+    "trainer",
+    "trainer.contract",
+    "trainer.contract.container",
+    "trainer.contract.exit_codes",
+)
+"""The only parts of the trainer package the launcher may load: its TF-free contract (and, later, its settings)."""
+
+
+def test_launcher_loads_no_ml_library_and_only_the_trainers_contract() -> None:
     script = (
-        "import json, sys\nimport launcher.cli\n"
-        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+        "import json, sys\nimport launcher.cli, launcher.commands, launcher.cluster\n"
+        "print(json.dumps(sorted(sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True).stdout
     loaded = set(json.loads(out))
-    assert loaded.isdisjoint(
-        {"tensorflow", "tf_keras", "keras", "transformers", "datasets", "trainer", "torch"}
+    assert {m.split(".")[0] for m in loaded}.isdisjoint(
+        {"tensorflow", "tf_keras", "keras", "transformers", "datasets", "torch"}
     )
+    trainer_modules = {m for m in loaded if m == "trainer" or m.startswith("trainer.")}
+    assert "trainer.contract.container" in trainer_modules
+    assert trainer_modules <= set(TF_FREE_TRAINER_MODULES), trainer_modules
 
 
 def test_python_dash_m_launcher(tmp_path: Path) -> None:

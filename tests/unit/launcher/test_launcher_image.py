@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from dockerfile_parse import DockerfileParser
 
-from contract import container
 from launcher import manifests
 from launcher.settings import JobSettings, load
+from trainer.contract import container
 
 ROOT = Path(__file__).resolve().parents[3]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -67,7 +67,7 @@ def test_installs_from_the_lock_file_with_the_gpu_extra(dockerfile: DockerfilePa
 def test_dockerignore_keeps_the_context_small() -> None:
     lines = (ROOT / ".dockerignore").read_text().splitlines()
     assert lines[lines.index("*")] == "*"
-    assert {"!uv.lock", "!pyproject.toml", "!src/"} <= set(lines)
+    assert {"!uv.lock", "!pyproject.toml", "!trainer/", "!launcher/"} <= set(lines)
 
 
 def test_hadolint() -> None:

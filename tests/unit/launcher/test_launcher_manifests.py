@@ -5,10 +5,10 @@ from typing import Any
 import pytest
 import yaml
 
-from contract import container, exit_codes
 from launcher import manifests
 from launcher.errors import UsageError
 from launcher.settings import JobSettings, load
+from trainer.contract import container, exit_codes
 
 ARGS = [
     "--model",

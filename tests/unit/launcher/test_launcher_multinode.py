@@ -7,12 +7,12 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from contract import exit_codes
-from contract.container import JOB_COMPLETION_INDEX_ENV, WORKER_HOSTS_ENV, WORKER_PORT
 from launcher import manifests, multinode
 from launcher.cli import main
 from launcher.errors import UsageError
 from launcher.settings import JobSettings, load
+from trainer.contract import exit_codes
+from trainer.contract.container import JOB_COMPLETION_INDEX_ENV, WORKER_HOSTS_ENV, WORKER_PORT
 
 K8S_VERSIONS = ["1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35"]
 ARGS = ["--model", "bert-base-cased", "--train-data", "s3://d/t.csv", "--output", "s3://r/x"]
@@ -95,7 +95,7 @@ def test_the_headless_service_selects_exactly_the_runs_pods() -> None:
 
 
 def test_worker_hosts_match_the_trainers_builder() -> None:
-    from trainer.cluster_spec import worker_hosts
+    from trainer.distribute.cluster import worker_hosts
 
     assert multinode.worker_hosts("reviews-42", 4) == worker_hosts("reviews-42", "reviews-42", 4)
 

@@ -2,7 +2,7 @@ import logging
 
 import pytest
 
-from trainer.callbacks import ProgressLines, format_duration
+from trainer.training.callbacks import ProgressLines, format_duration
 
 
 class FakeClock:
@@ -44,8 +44,8 @@ def test_format_duration() -> None:
 def test_checkpointing_every_n_steps_at_epoch_ends_and_on_preemption() -> None:
     import threading
 
-    from trainer.callbacks import Checkpointing, Preempted
-    from trainer.checkpoints import Position
+    from trainer.training.callbacks import Checkpointing, Preempted
+    from trainer.training.checkpoints import Position
 
     saved: list[tuple[Position, bool]] = []
     stop = threading.Event()
@@ -78,8 +78,8 @@ def test_with_steps_per_execution_checkpoints_and_progress_fire_when_a_multiple_
     """With steps_per_execution 4, Keras reports steps 4, 8, 12: every 5 steps means after steps 8 and 12."""
     import threading
 
-    from trainer.callbacks import Checkpointing, crossed
-    from trainer.checkpoints import Position
+    from trainer.training.callbacks import Checkpointing, crossed
+    from trainer.training.checkpoints import Position
 
     assert crossed(4, 8, 5) and not crossed(0, 4, 5) and crossed(0, 5, 5) and not crossed(3, 7, 0)
     saved: list[Position] = []

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from contract.exit_codes import ExitCode
 from trainer.cli import main
-from trainer.settings import TrainSettings
+from trainer.contract.exit_codes import ExitCode
+from trainer.settings.train import TrainSettings
 
 REQUIRED = ["--model", "m", "--train-data", "s3://b/train.csv", "--output", "s3://b/out"]
 

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from contract.container import JOB_COMPLETION_INDEX_ENV, WORKER_HOSTS_ENV, WORKER_PORT
-from trainer.cluster_spec import (
+from trainer.contract.container import JOB_COMPLETION_INDEX_ENV, WORKER_HOSTS_ENV, WORKER_PORT
+from trainer.distribute.cluster import (
     TF_CONFIG_ENV,
     build_tf_config,
     parse_hosts,

@@ -3,7 +3,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trainer import data, tokens
+from trainer.data import tokens
+from trainer.data.encode import LabelEncoder, encode_files
+from trainer.data.labels import LabelCollector, LabelMap, infer_label_map, split_for_eval
+from trainer.data.tokens import Encoded
 from trainer.errors import DataError
 
 
@@ -23,19 +26,19 @@ def encode(
     paths: list[Path],
     tokenizer,
     store: Path,
-    encode_labels: data.LabelEncoder | None = None,
+    encode_labels: LabelEncoder | None = None,
     *,
     text_columns: tuple[str, ...] = ("text",),
     **kwargs,
-) -> data.Encoded:
-    return data.encode_files(
+) -> Encoded:
+    return encode_files(
         [(str(p), p) for p in paths],
         text_columns=text_columns,
         label_column="label",
         data_format="auto",
         tokenizer=tokenizer,
         max_length=16,
-        encode_labels=encode_labels if encode_labels is not None else data.LabelCollector(),
+        encode_labels=encode_labels if encode_labels is not None else LabelCollector(),
         store=store,
         source="training data",
         **kwargs,
@@ -45,7 +48,7 @@ def encode(
 def test_shards_are_tokenized_in_order_into_memory_mapped_token_files(tokenizer, tmp_path: Path) -> None:
     a = write(tmp_path / "part-0.csv", "text,label\nthe rain,2\npasta,10\n")
     b = write(tmp_path / "part-1.csv", "text,label\nthe snow today,1\n")
-    collector = data.LabelCollector()
+    collector = LabelCollector()
     encoded = encode([a, b], tokenizer, tmp_path / "tokens", collector, chunk_rows=1)
     assert isinstance(encoded.input_ids, np.memmap) and (tmp_path / "tokens" / "input_ids.bin").is_file()
     assert encoded.lengths.tolist() == [4, 3, 5]  # [CLS] words [SEP], one row per chunk
@@ -121,7 +124,7 @@ def test_missing_label_is_reported_with_its_row(tokenizer, tmp_path: Path) -> No
 
 
 def test_unknown_labels_are_named_with_the_fix(tokenizer, tmp_path: Path) -> None:
-    labels = data.LabelMap(("neg", "pos"))
+    labels = LabelMap(("neg", "pos"))
     assert labels.encode(["pos", "neg"], source="x").tolist() == [1, 0]
     path = write(tmp_path / "a.csv", "text,label\na,pos\nb,meh\n")
     with pytest.raises(
@@ -136,24 +139,24 @@ def test_unknown_labels_are_named_with_the_fix(tokenizer, tmp_path: Path) -> Non
 
 
 def test_integer_labels_sort_numerically_and_strings_alphabetically() -> None:
-    assert data.infer_label_map(["10", "2", "1", "2"], None).names == ("1", "2", "10")
-    assert data.infer_label_map(["neg", "pos", "neutral"], None).names == ("neg", "neutral", "pos")
-    assert data.infer_label_map(["a", "b"], ["b", "a", "c"]).label2id == {"b": 0, "a": 1, "c": 2}
+    assert infer_label_map(["10", "2", "1", "2"], None).names == ("1", "2", "10")
+    assert infer_label_map(["neg", "pos", "neutral"], None).names == ("neg", "neutral", "pos")
+    assert infer_label_map(["a", "b"], ["b", "a", "c"]).label2id == {"b": 0, "a": 1, "c": 2}
 
 
 def test_one_label_is_too_few() -> None:
     with pytest.raises(DataError, match=r"1 distinct label\(s\) \(pos\); a classifier needs at least two"):
-        data.infer_label_map(["pos", "pos"], None)
+        infer_label_map(["pos", "pos"], None)
 
 
 def test_eval_split_is_stratified_and_deterministic() -> None:
     labels = np.array([0] * 80 + [1] * 20)
-    train, evaluation = data.split_for_eval(labels, 0.1, seed=3)
+    train, evaluation = split_for_eval(labels, 0.1, seed=3)
     assert len(evaluation) == 10 and (labels[evaluation] == 1).sum() == 2
     assert len(train) + len(evaluation) == 100
     assert set(train.tolist()).isdisjoint(evaluation.tolist())
     assert (np.diff(train) > 0).all() and (np.diff(evaluation) > 0).all()  # row order kept
-    assert data.split_for_eval(labels, 0.1, seed=3)[1].tolist() == evaluation.tolist()
-    assert data.split_for_eval(labels, 0.1, seed=4)[1].tolist() != evaluation.tolist()
+    assert split_for_eval(labels, 0.1, seed=3)[1].tolist() == evaluation.tolist()
+    assert split_for_eval(labels, 0.1, seed=4)[1].tolist() != evaluation.tolist()
     with pytest.raises(DataError, match="leaves no evaluation rows"):
-        data.split_for_eval(np.array([0, 1]), 0.1, seed=3)
+        split_for_eval(np.array([0, 1]), 0.1, seed=3)

@@ -1,6 +1,6 @@
 import tensorflow as tf
 
-from trainer.distribute import describe, global_batch_size, make_strategy
+from trainer.distribute.strategy import describe, global_batch_size, make_strategy
 
 
 def test_global_batch_is_per_replica_batch_times_replicas() -> None:

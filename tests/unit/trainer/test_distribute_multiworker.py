@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import tensorflow as tf
 
-from trainer.distribute import (
+from trainer.distribute.rendezvous import unreachable, wait_for_peers
+from trainer.distribute.strategy import (
     chief_or_temp_dir,
     choose_sharding,
     describe,
@@ -20,7 +21,6 @@ from trainer.distribute import (
     strategy_name,
 )
 from trainer.errors import RetryableError
-from trainer.rendezvous import unreachable, wait_for_peers
 
 
 def free_port() -> int:
@@ -99,7 +99,7 @@ def test_a_missing_peer_is_a_retryable_error_naming_it() -> None:
 
 
 def test_a_lost_peer_becomes_a_retryable_error_naming_it() -> None:
-    from trainer.distribute import LOST_PEER_ERRORS, peer_lost
+    from trainer.distribute.strategy import LOST_PEER_ERRORS, peer_lost
 
     aborted = tf.errors.UnavailableError(
         None,

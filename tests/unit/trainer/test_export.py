@@ -10,16 +10,17 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from trainer import distribute, export
-from trainer.data import LabelMap
-from trainer.model import build_classifier
+from trainer.data.labels import LabelMap
+from trainer.distribute.strategy import make_strategy
+from trainer.model import serving
+from trainer.model.build import build_classifier
 
 LABELS = LabelMap(("food", "sports", "weather"))
 
 
 @pytest.fixture(scope="module")
 def mirrored_model(tiny_bert: Path):
-    strategy = distribute.make_strategy()
+    strategy = make_strategy()
     assert strategy.num_replicas_in_sync == 2  # the model is mirrored, as in a training run
     with strategy.scope():
         model = build_classifier(tiny_bert, LABELS)
@@ -38,7 +39,7 @@ def _batch(tiny_bert: Path) -> dict[str, np.ndarray]:
 
 
 def test_serving_signature_matches_keras_logits(mirrored_model, tiny_bert: Path, tmp_path: Path) -> None:
-    dest = export.export_saved_model(mirrored_model, tmp_path / "saved_model", LABELS.names)
+    dest = serving.export_saved_model(mirrored_model, tmp_path / "saved_model", LABELS.names)
     batch = _batch(tiny_bert)
     expected = mirrored_model(batch, training=False).logits.numpy()
 
@@ -57,13 +58,13 @@ def test_serving_signature_matches_keras_logits(mirrored_model, tiny_bert: Path,
     np.testing.assert_allclose(probabilities.sum(axis=-1), 1.0, rtol=1e-5)
     np.testing.assert_array_equal(probabilities.argmax(-1), expected.argmax(-1))
     assert [n.decode() for n in loaded.label_names.numpy()] == list(LABELS.names)
-    assert export.PAIR_SIGNATURE in loaded.signatures  # BERT takes token type ids: sentence pairs
+    assert serving.PAIR_SIGNATURE in loaded.signatures  # BERT takes token type ids: sentence pairs
 
 
 def test_serving_folder_loads_with_tensorflow_alone(mirrored_model, tiny_bert: Path, tmp_path: Path) -> None:
     from transformers import AutoTokenizer
 
-    folder = export.write_serving_folder(
+    folder = serving.write_serving_folder(
         mirrored_model, AutoTokenizer.from_pretrained(str(tiny_bert)), LABELS.names, tmp_path / "serving"
     )
     assert (folder / "saved_model" / "saved_model.pb").is_file()

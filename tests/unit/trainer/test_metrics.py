@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from trainer.metrics import classification_report
+from trainer.outputs.metrics import classification_report
 
 
 def test_report_matches_hand_computed_values() -> None:

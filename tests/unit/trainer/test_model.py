@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from trainer.data import LabelMap
-from trainer.distribute import make_strategy
-from trainer.model import build_classifier, compile_classifier
+from trainer.data.labels import LabelMap
+from trainer.distribute.strategy import make_strategy
+from trainer.model.build import build_classifier, compile_classifier
 
 LABELS = LabelMap(("food", "sports", "weather"))
 
@@ -87,7 +87,7 @@ def test_fit_under_two_replicas_learns_a_batch(tiny_bert: Path) -> None:
 def test_bf16_computes_in_bfloat16_keeps_float32_weights_and_a_float32_loss(tiny_bert: Path) -> None:
     import tf_keras as keras
 
-    from trainer.model import LogitsCrossEntropy
+    from trainer.model.build import LogitsCrossEntropy
 
     model = build_classifier(tiny_bert, LABELS, "mixed_bfloat16")
     assert keras.mixed_precision.global_policy().name == "float32"  # restored after the build

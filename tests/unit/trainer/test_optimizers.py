@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from trainer.optimizers import LazyAdamWeightDecay, build_optimizer
+from trainer.model.optimizers import LazyAdamWeightDecay, build_optimizer
 
 
 def optimizers(weight_decay: float) -> tuple[tf.keras.optimizers.Optimizer, tf.keras.optimizers.Optimizer]:

@@ -1,6 +1,7 @@
 import numpy as np
 import tensorflow as tf
 
+from trainer.data.tokens import Encoded, TokenWriter
 from trainer.pipeline import (
     PAD_TO_MULTIPLE_OF,
     bucket_lengths,
@@ -9,7 +10,6 @@ from trainer.pipeline import (
     length_sorted,
     steps_per_epoch,
 )
-from trainer.tokens import Encoded, TokenWriter
 
 
 def encoded(lengths: list[int], with_types: bool = False) -> Encoded:

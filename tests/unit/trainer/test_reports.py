@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from trainer import reports
+from trainer.outputs import reports
 
 HISTORY = [
     {

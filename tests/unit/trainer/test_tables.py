@@ -6,7 +6,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from trainer import tables
+from trainer.data import tables
 from trainer.errors import DataError
 
 COLUMNS = {"text": "--text-column", "label": "--label-column"}
@@ -86,7 +86,7 @@ def test_unknown_extension_asks_for_a_format(tmp_path: Path) -> None:
 
 
 def test_predict_keeps_numeric_json_columns_as_written(tmp_path: Path) -> None:
-    from trainer.predict import read_chunks
+    from trainer.verbs.predict import read_chunks
 
     path = write(tmp_path / "a.jsonl", '{"text": "a", "id": 7}\n{"text": "b", "id": 8}\n')
     columns = {"id": "--keep-column", "text": "--text-column"}

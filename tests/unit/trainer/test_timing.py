@@ -3,13 +3,11 @@
 import subprocess
 import sys
 
-from trainer.timing import Timeline
+from trainer.outputs.timing import Timeline
 
 
 def test_marks_count_from_process_start_not_from_import() -> None:
-    code = (
-        "import time; time.sleep(0.6); from trainer.timing import Timeline; print(Timeline().mark('ready'))"
-    )
+    code = "import time; time.sleep(0.6); from trainer.outputs.timing import Timeline; print(Timeline().mark('ready'))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert 0.6 <= float(out) < 5.0
 

@@ -1,0 +1,239 @@
+"""Pure builders of the Kubernetes manifests for a training run: settings in, plain dicts out.
+
+Nothing here reads the environment, files or the network, so `render` and `submit` send the very same objects.
+`render` returns a list so that a multi-node run can add an Indexed Job's headless Service without changing
+its callers.
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+import yaml
+
+from launcher.errors import UsageError
+from launcher.settings import JobSettings
+from trainer.contract import container, exit_codes
+
+Manifest = dict[str, Any]
+
+# Kubernetes "Recommended Labels"; `list`, `logs` and `delete` select through these only.
+LABEL_NAME = "app.kubernetes.io/name"
+LABEL_INSTANCE = "app.kubernetes.io/instance"
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+APP_NAME = "trainer"
+MANAGED_BY = "launcher"
+
+PREFIX = "tf-finetune-k8s"
+"""Our own label/annotation prefix (a valid DNS subdomain, as the API server requires of prefixes)."""
+ANNOTATION_OUTPUT = f"{PREFIX}/output"
+"""Where the trainer publishes the run's artifacts (its `--output`); `launcher status` shows it."""
+
+CONTAINER_NAME = "trainer"
+SHM_VOLUME = "dshm"
+SHM_PATH = "/dev/shm"
+"""Container runtimes give /dev/shm 64 MiB by default; NCCL and tf.data need more (NVIDIA/nccl#525), so it
+is a memory-backed emptyDir sized by `--shm-size`."""
+SCRATCH_VOLUME = "scratch"
+
+DISRUPTION_TARGET = "DisruptionTarget"
+"""Pod condition the kubelet/scheduler sets on preemption, eviction or node drain (Kubernetes "Pod disruption
+conditions"); a podFailurePolicy `Ignore` rule keeps such failures off the backoff limit."""
+
+TRAINER_OUTPUT_ENV = f"{container.SETTINGS_ENV_PREFIX}OUTPUT"
+
+
+def selector(name: str | None = None) -> str:
+    """Label selector of everything the launcher manages, or of one run's Job and pods."""
+    parts = [f"{LABEL_MANAGED_BY}={MANAGED_BY}", f"{LABEL_NAME}={APP_NAME}"]
+    if name is not None:
+        parts.append(f"{LABEL_INSTANCE}={name}")
+    return ",".join(parts)
+
+
+def output_uri(trainer_args: Sequence[str], env: dict[str, str] | None = None) -> str | None:
+    """The value of the trainer's `--output` in its arguments (or `TRAINER_OUTPUT` in `env`), if any."""
+    for i, arg in enumerate(trainer_args):
+        if arg == container.OUTPUT_FLAG and i + 1 < len(trainer_args):
+            return trainer_args[i + 1]
+        if arg.startswith(container.OUTPUT_FLAG + "="):
+            return arg.split("=", 1)[1]
+    return (env or {}).get(TRAINER_OUTPUT_ENV)
+
+
+def split_verb(trainer_args: Sequence[str]) -> tuple[str, list[str]]:
+    """The trainer verb and its flags: a first argument naming a verb selects it, else `train`."""
+    if trainer_args and trainer_args[0] in container.VERBS:
+        return trainer_args[0], list(trainer_args[1:])
+    return container.DEFAULT_VERB, list(trainer_args)
+
+
+def check_trainer_args(trainer_args: Sequence[str], env: dict[str, str] | None = None) -> str:
+    """Return the artifact URI; UsageError if the trainer arguments cannot work."""
+    if trainer_args and trainer_args[0] == container.TRAINER_EXECUTABLE:
+        raise UsageError(
+            f"trainer arguments start with {trainer_args[0]!r}: pass only the verb and flags after `--` "
+            f"(the Job runs `{container.TRAINER_EXECUTABLE}` itself)"
+        )
+    if trainer_args and not trainer_args[0].startswith("-") and trainer_args[0] not in container.VERBS:
+        raise UsageError(
+            f"unknown trainer verb {trainer_args[0]!r}: start the trainer arguments with one of "
+            f"{', '.join(container.VERBS)} (default {container.DEFAULT_VERB}) or with a flag"
+        )
+    uri = output_uri(trainer_args, env)
+    if not uri:
+        raise UsageError(
+            f"trainer arguments need {container.OUTPUT_FLAG} URI (where the artifacts go), "
+            f"e.g. `-- --model bert-base-cased ... {container.OUTPUT_FLAG} s3://bucket/runs/reviews-42`"
+        )
+    return uri
+
+
+def labels(settings: JobSettings, name: str) -> dict[str, str]:
+    """Labels on the Job and its pods: the user's, then ours (ours win: the launcher selects by them)."""
+    return {**settings.labels, LABEL_NAME: APP_NAME, LABEL_INSTANCE: name, LABEL_MANAGED_BY: MANAGED_BY}
+
+
+def _env(settings: JobSettings) -> list[dict[str, Any]]:
+    env = dict(settings.env)
+    if settings.s3_endpoint:
+        env[container.S3_ENDPOINT_ENV] = settings.s3_endpoint
+    if settings.s3_region:
+        env["AWS_REGION"] = settings.s3_region
+    return [{"name": key, "value": value} for key, value in env.items()]
+
+
+def _resources(settings: JobSettings) -> dict[str, Any]:
+    requests: dict[str, Any] = {"cpu": settings.cpu, "memory": settings.memory}
+    limits: dict[str, Any] = {"cpu": settings.cpu_limit or settings.cpu, "memory": settings.memory}
+    if settings.gpus:
+        # Extended resources are given as limits; the request defaults to the same value.
+        limits[settings.gpu_resource] = str(settings.gpus)
+    return {"requests": requests, "limits": limits}
+
+
+def build_container(settings: JobSettings, trainer_args: Sequence[str]) -> dict[str, Any]:
+    """The trainer container: `trainer <verb> <flags>` (verb: train unless the arguments start with one) with
+    resources, env, mounts and a locked-down context."""
+    verb, flags = split_verb(trainer_args)
+    spec: dict[str, Any] = {
+        "name": CONTAINER_NAME,
+        "image": settings.image,
+        "command": [container.TRAINER_EXECUTABLE],
+        "args": [verb, *flags],
+        "resources": _resources(settings),
+        "volumeMounts": [
+            {"name": SHM_VOLUME, "mountPath": SHM_PATH},
+            {"name": SCRATCH_VOLUME, "mountPath": container.SCRATCH_DIR},
+        ],
+        # On failure the last log lines become the termination message, which `launcher status` shows.
+        "terminationMessagePolicy": "FallbackToLogsOnError",
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            # The trainer writes only under SCRATCH_DIR, an emptyDir.
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+    }
+    if settings.image_pull_policy:
+        spec["imagePullPolicy"] = settings.image_pull_policy
+    if env := _env(settings):
+        spec["env"] = env
+    if settings.s3_secret:
+        # Every key of the Secret becomes an env var; values never appear in the manifest.
+        spec["envFrom"] = [{"secretRef": {"name": settings.s3_secret}}]
+    return spec
+
+
+def build_pod_spec(settings: JobSettings, trainer_args: Sequence[str]) -> dict[str, Any]:
+    """The pod spec of a training pod."""
+    scratch: dict[str, Any] = {"sizeLimit": settings.scratch_size} if settings.scratch_size else {}
+    spec: dict[str, Any] = {
+        # Never: a failed trainer makes a new pod, so podFailurePolicy sees its exit code and logs survive.
+        "restartPolicy": "Never",
+        # On SIGTERM the trainer checkpoints at the next step and exits 75 (retryable); this is its time to do so.
+        "terminationGracePeriodSeconds": settings.termination_grace_period_seconds,
+        "automountServiceAccountToken": False,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": container.CONTAINER_USER_ID,
+            "runAsGroup": container.CONTAINER_USER_ID,
+            "fsGroup": container.CONTAINER_USER_ID,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": [build_container(settings, trainer_args)],
+        "volumes": [
+            {"name": SHM_VOLUME, "emptyDir": {"medium": "Memory", "sizeLimit": settings.shm_size}},
+            {"name": SCRATCH_VOLUME, "emptyDir": scratch},
+        ],
+    }
+    if settings.service_account:
+        spec["serviceAccountName"] = settings.service_account
+    if settings.priority_class:
+        spec["priorityClassName"] = settings.priority_class
+    if settings.node_selector:
+        spec["nodeSelector"] = dict(settings.node_selector)
+    if settings.tolerations:
+        spec["tolerations"] = [t.model_dump(exclude_none=True) for t in settings.tolerations]
+    if settings.image_pull_secrets:
+        spec["imagePullSecrets"] = [{"name": secret} for secret in settings.image_pull_secrets]
+    return spec
+
+
+def pod_failure_policy() -> dict[str, Any]:
+    """Fail at once on the trainer's bad-input exit codes; preemption does not count against backoffLimit."""
+    return {
+        "rules": [
+            {
+                "action": "FailJob",
+                "onExitCodes": {
+                    "containerName": CONTAINER_NAME,
+                    "operator": "In",
+                    "values": sorted(int(code) for code in exit_codes.NON_RETRYABLE),
+                },
+            },
+            {"action": "Ignore", "onPodConditions": [{"type": DISRUPTION_TARGET, "status": "True"}]},
+        ]
+    }
+
+
+def build_job(
+    settings: JobSettings, trainer_args: Sequence[str], name: str, namespace: str | None = None
+) -> Manifest:
+    """The batch/v1 Job of a single-node run `name` (UsageError if the trainer arguments are unusable)."""
+    uri = check_trainer_args(trainer_args, settings.env)
+    metadata: dict[str, Any] = {"name": name, **({"namespace": namespace} if namespace else {})}
+    metadata["labels"] = labels(settings, name)
+    metadata["annotations"] = {**settings.annotations, ANNOTATION_OUTPUT: uri}
+    spec: dict[str, Any] = {
+        "backoffLimit": settings.backoff_limit,
+        "completions": 1,
+        "parallelism": 1,
+        "podFailurePolicy": pod_failure_policy(),
+        "template": {
+            "metadata": {"labels": labels(settings, name), "annotations": {ANNOTATION_OUTPUT: uri}},
+            "spec": build_pod_spec(settings, trainer_args),
+        },
+    }
+    if settings.active_deadline_seconds is not None:
+        spec["activeDeadlineSeconds"] = settings.active_deadline_seconds
+    if settings.ttl_seconds_after_finished is not None:
+        spec["ttlSecondsAfterFinished"] = settings.ttl_seconds_after_finished
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": metadata, "spec": spec}
+
+
+def render(
+    settings: JobSettings, trainer_args: Sequence[str], name: str, namespace: str | None = None
+) -> list[Manifest]:
+    """Every manifest of a run, in creation order: the Job (with `--nodes` 2 or more: the Indexed Job, then its
+    headless Service)."""
+    if settings.nodes > 1:
+        from launcher import multinode  # builds on this module's Job
+
+        return multinode.render(settings, trainer_args, name, namespace)
+    return [build_job(settings, trainer_args, name, namespace)]
+
+
+def to_yaml(manifests: Sequence[Manifest]) -> str:
+    """A multi-document YAML stream, as `kubectl apply -f -` reads it."""
+    return yaml.safe_dump_all(list(manifests), sort_keys=False, default_flow_style=False)

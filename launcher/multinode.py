@@ -1,0 +1,150 @@
+"""Pure builders of a multi-node run (`--nodes N`): an Indexed Job of N pods plus the headless Service that
+gives each pod a stable DNS name, on Kubernetes' own primitives (KEP-2214 Indexed Job, GA in 1.24; "Job with
+Pod-to-Pod Communication").
+
+- The Job is the single-node Job of `manifests.build_job` with `completionMode: Indexed` and
+  `completions = parallelism = N`. Kubernetes names pod i `<job>-<i>`, sets its hostname to that and gives it
+  `JOB_COMPLETION_INDEX=i`; with `subdomain: <service>` and a headless Service of that name, pod i resolves as
+  `<job>-<i>.<service>` from every pod of the namespace.
+- Every pod gets the same worker list (`TRAINER_WORKER_HOSTS`); the trainer builds its TF_CONFIG from that and its
+  index, and worker 0 is the chief (the only one that publishes).
+- The Service is headless (`clusterIP: None`: DNS records per pod, no virtual IP) and publishes not-ready
+  addresses, because the trainer has no readiness probe and peers must resolve each other while they start.
+
+Failure handling. MultiWorkerMirroredStrategy's collectives cannot survive one worker restarting on its own:
+every worker holds a share of every step. So the Job keeps the single-node podFailurePolicy (FailJob on the
+trainer's non-retryable exit codes, failures that a preemption or eviction causes do not count) and makes the
+group restart together: when one pod fails, TensorFlow's coordination service stops the others' collectives,
+they exit too, and the Job recreates every failed index; the new pods meet again (the trainer waits up to
+`--peer-timeout-seconds` for its peers) and resume from the newest checkpoint under the output. One group
+failure costs up to N pod failures, hence `backoffLimit = --backoff-limit x N`. JobSet's
+`failurePolicy.restartStrategy: Recreate` (and TFJob's restart of all replicas) do the same with an operator;
+see docs/multinode.md.
+"""
+
+import copy
+from collections.abc import Sequence
+from typing import Any
+
+from launcher import manifests
+from launcher.errors import UsageError
+from launcher.settings import JobSettings
+from trainer.contract import container
+
+Manifest = manifests.Manifest
+
+MAX_HOSTNAME_LENGTH = 63
+"""A pod hostname is a DNS-1123 label (RFC 1123): at most 63 characters. An Indexed Job's pod i has the hostname
+`<job>-<i>`, so the Job name must leave room for the index."""
+
+
+def service_name(job_name: str) -> str:
+    """The headless Service's name: the Job's own (a Service name is a DNS-1035 label: it starts with a letter)."""
+    return job_name if job_name[:1].isalpha() else f"w{job_name}"[:MAX_HOSTNAME_LENGTH]
+
+
+def worker_hosts(job_name: str, nodes: int, port: int = container.WORKER_PORT) -> list[str]:
+    """`<job>-<i>.<service>:<port>` for every pod, in index order (the namespace's search domain resolves it)."""
+    service = service_name(job_name)
+    return [f"{job_name}-{i}.{service}:{port}" for i in range(nodes)]
+
+
+def check_name(job_name: str, nodes: int) -> None:
+    longest = f"{job_name}-{nodes - 1}"
+    if len(longest) > MAX_HOSTNAME_LENGTH:
+        raise UsageError(
+            f"job name {job_name!r} is too long for {nodes} nodes: pod hostname {longest!r} would exceed "
+            f"{MAX_HOSTNAME_LENGTH} characters; pass a shorter --name"
+        )
+
+
+def _pod_labels(settings: JobSettings, name: str) -> dict[str, str]:
+    """The labels the Service selects pods by: the launcher's own (not the user's: they may match other pods)."""
+    own = manifests.labels(settings, name)
+    return {
+        key: own[key] for key in (manifests.LABEL_NAME, manifests.LABEL_INSTANCE, manifests.LABEL_MANAGED_BY)
+    }
+
+
+def build_indexed_job(
+    settings: JobSettings, trainer_args: Sequence[str], name: str, namespace: str | None = None
+) -> Manifest:
+    """The single-node Job turned into an Indexed Job of `settings.nodes` pods."""
+    nodes = settings.nodes
+    if nodes < 2:
+        raise UsageError(f"a multi-node run needs --nodes 2 or more (got {nodes})")
+    check_name(name, nodes)
+    if trainer_args and not trainer_args[0].startswith("-") and trainer_args[0] != container.VERBS[0]:
+        raise UsageError(f"--nodes applies to `{container.VERBS[0]}` runs only, not `{trainer_args[0]}`")
+    job = copy.deepcopy(manifests.build_job(settings, trainer_args, name, namespace))
+    spec = job["spec"]
+    spec["completionMode"] = "Indexed"
+    spec["completions"] = nodes
+    spec["parallelism"] = nodes
+    # One failure of the group costs up to one pod failure per node (see the module docstring).
+    spec["backoffLimit"] = settings.backoff_limit * nodes
+    pod = spec["template"]["spec"]
+    pod["subdomain"] = service_name(name)
+    trainer = next(c for c in pod["containers"] if c["name"] == manifests.CONTAINER_NAME)
+    trainer["ports"] = [
+        {"name": container.WORKER_PORT_NAME, "containerPort": container.WORKER_PORT, "protocol": "TCP"}
+    ]
+    env: list[dict[str, Any]] = [e for e in trainer.get("env", []) if e["name"] != container.WORKER_HOSTS_ENV]
+    env.append({"name": container.WORKER_HOSTS_ENV, "value": ",".join(worker_hosts(name, nodes))})
+    trainer["env"] = env
+    return job
+
+
+def build_service(settings: JobSettings, name: str, namespace: str | None = None) -> Manifest:
+    """The headless Service that gives pod i of the Indexed Job the DNS name `<job>-<i>.<service>`."""
+    metadata: dict[str, Any] = {
+        "name": service_name(name),
+        **({"namespace": namespace} if namespace else {}),
+        "labels": manifests.labels(settings, name),
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": metadata,
+        "spec": {
+            "clusterIP": "None",
+            # Peers must resolve each other while they start; the trainer has no readiness probe.
+            "publishNotReadyAddresses": True,
+            "selector": _pod_labels(settings, name),
+            "ports": [
+                {
+                    "name": container.WORKER_PORT_NAME,
+                    "port": container.WORKER_PORT,
+                    "targetPort": container.WORKER_PORT,
+                    "protocol": "TCP",
+                }
+            ],
+        },
+    }
+
+
+def render(
+    settings: JobSettings, trainer_args: Sequence[str], name: str, namespace: str | None = None
+) -> list[Manifest]:
+    """The manifests of a multi-node run in creation order: the Job first (its uid owns the Service), the Service."""
+    return [
+        build_indexed_job(settings, trainer_args, name, namespace),
+        build_service(settings, name, namespace),
+    ]
+
+
+def owned_by(manifest: Manifest, job: dict[str, Any]) -> Manifest:
+    """`manifest` with an ownerReference to the created Job, so deleting the Job (or its TTL) removes it too."""
+    if manifest.get("kind") == "Job" or not job.get("metadata", {}).get("uid"):
+        return manifest
+    owned = copy.deepcopy(manifest)
+    owned["metadata"]["ownerReferences"] = [
+        {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "name": job["metadata"]["name"],
+            "uid": job["metadata"]["uid"],
+            "blockOwnerDeletion": False,
+        }
+    ]
+    return owned

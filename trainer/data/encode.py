@@ -1,0 +1,83 @@
+"""Labelled rows from table files to token ids in token files on scratch disk, one chunk at a time.
+
+`encode_files` reads the shards chunk by chunk (`tables`), maps labels to ids, tokenizes each chunk once with the
+fast tokenizer and appends its ids to files on scratch disk (`tokens.TokenWriter`): memory holds one chunk at a
+time however large the data set is.
+"""
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from trainer.data import tables
+from trainer.data.tokens import TOKENIZE_CHUNK, Encoded, Tokenizer, TokenWriter, ids_dtype, tokenize
+from trainer.errors import DataError
+
+LabelEncoder = Callable[[Sequence[str], str], np.ndarray]
+"""Label names of one chunk (and where they come from, for messages) to label ids; raises DataError on strangers."""
+
+
+def encode_files(
+    files: Sequence[tuple[str, Path]],
+    *,
+    text_columns: Sequence[str],
+    label_column: str | None,
+    data_format: str,
+    tokenizer: Tokenizer,
+    max_length: int,
+    encode_labels: LabelEncoder | None,
+    store: Path,
+    source: str,
+    chunk_rows: int = TOKENIZE_CHUNK,
+    delete_read: bool = False,
+    limit: int | None = None,
+) -> Encoded:
+    """Read, label and tokenize shards (`(uri, local path)` pairs, in order) into token files under `store`.
+
+    Missing text becomes ""; a missing label is a DataError naming the file and row. Without a label column
+    (`encode_labels` None) every label id is 0. With `delete_read` (downloaded copies) each shard is deleted
+    once tokenized, so scratch disk does not hold the raw data and its tokens in full at once. `limit` stops
+    after that many rows (quick runs on large data read only what they use).
+    """
+    if not files:
+        raise DataError("no data files found")
+    fmt = tables.one_format([path for _, path in files], data_format)
+    columns = {c: "--text-column" for c in text_columns}
+    if label_column:
+        columns[label_column] = "--label-column"
+    writer = TokenWriter(store)
+    dtype = ids_dtype(len(tokenizer))  # type: ignore[arg-type]
+    for uri, path in files:
+        if limit is not None and writer.rows >= limit:
+            break
+        row = 0
+        for table in tables.read_chunks(path, fmt, columns, uri, chunk_rows, text=set(text_columns)):
+            if limit is not None:
+                if writer.rows >= limit:
+                    break
+                table = table.slice(0, limit - writer.rows)
+            texts = [tables.as_strings(table.column(c), c, fill="") for c in text_columns]
+            if label_column and encode_labels is not None:
+                names = tables.as_strings(table.column(label_column), label_column, fill=None)
+                missing = [i for i, name in enumerate(names) if name is None or name == ""]
+                if missing:
+                    more = (
+                        f" (and {len(missing) - 1} more by row {row + len(names)})"
+                        if len(missing) > 1
+                        else ""
+                    )
+                    raise DataError(
+                        f"{uri}: data row {row + missing[0] + 1} has no value in label column '{label_column}'"
+                        f"{more}; fill or drop such rows"
+                    )
+                label_ids = encode_labels(names, source)
+            else:
+                label_ids = np.zeros(table.num_rows, np.int32)
+            writer.append(tokenize(texts, label_ids, tokenizer, max_length, dtype=dtype))
+            row += table.num_rows
+        if delete_read:
+            path.unlink(missing_ok=True)
+    if not writer.rows:
+        raise DataError(f"{files[0][0]}{' and other shards' if len(files) > 1 else ''} has no data rows")
+    return writer.finish()

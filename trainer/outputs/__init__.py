@@ -1,0 +1,1 @@
+"""Outputs: what a run publishes (layout, metrics, reports, run record) and the order it is published in."""

@@ -1,0 +1,281 @@
+"""Typed settings of `trainer train`: every option is a CLI flag and an environment variable `TRAINER_<NAME>`.
+
+The fields are grouped the way Hugging Face groups its arguments (model, data, training, output) and the flag names
+are the interface the launcher and users' scripts depend on. Cross-field rules live in validators so a bad
+combination is reported as one line before anything is downloaded.
+"""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from trainer.contract.container import SCRATCH_DIR, SETTINGS_ENV_PREFIX
+
+DataFormat = Literal["auto", "csv", "tsv", "jsonl", "parquet"]
+ProgressMode = Literal["auto", "bar", "lines"]
+Optim = Literal["adamw_lazy", "adamw"]
+EvalStrategy = Literal["epoch", "no"]
+LrSchedulerType = Literal["linear", "constant"]
+
+MAX_POSITIONS = 512
+"""BERT-family models have 512 position embeddings; longer --max-length values cannot be honoured."""
+
+
+class ModelArguments(BaseModel):
+    model: str = Field(
+        description="Pretrained model: a Hugging Face Hub id (bert-base-cased), a local save_pretrained folder, "
+        "or such a folder under an s3:// prefix."
+    )
+    labels: list[str] | None = Field(
+        default=None,
+        description="The label set in id order (repeat the flag). Default: inferred from the training data, sorted.",
+    )
+    max_length: int = Field(
+        default=128,
+        ge=8,
+        le=MAX_POSITIONS,
+        description="Truncate token sequences to this length (also capped by the tokenizer's limit).",
+    )
+
+
+class DataArguments(BaseModel):
+    train_data: str = Field(
+        description="Training data: s3://bucket/key, an s3:// prefix of shards, or a local file or folder. "
+        "CSV, TSV, JSON Lines or Parquet."
+    )
+    eval_data: str | None = Field(
+        default=None,
+        description="Evaluation data, same forms as --train-data. Default: split off the training data.",
+    )
+    eval_fraction: float = Field(
+        default=0.1,
+        gt=0.0,
+        lt=1.0,
+        description="Fraction of the training rows held out for evaluation when --eval-data is not given "
+        "(fixed --seed, stratified by label).",
+    )
+    text_column: list[str] = Field(
+        default=["text"],
+        min_length=1,
+        max_length=2,
+        description="Text column; repeat it for sentence pairs (e.g. --text-column '#1 String' --text-column "
+        "'#2 String').",
+    )
+    label_column: str = Field(
+        default="label", min_length=1, description="Label column (integers or strings)."
+    )
+    data_format: DataFormat = Field(
+        default="auto", description="File format; auto picks it from the file extension."
+    )
+    max_train_samples: int | None = Field(
+        default=None,
+        gt=0,
+        description="Use only the first N training rows (after the eval split), for quick runs. With --eval-data "
+        "only those rows are read.",
+    )
+    max_eval_samples: int | None = Field(
+        default=None, gt=0, description="Use only the first N evaluation rows, for quick runs."
+    )
+    keep_in_memory: bool | None = Field(
+        default=None,
+        description="The data is tokenized chunk by chunk into token files on scratch disk. --keep-in-memory "
+        "copies the token ids into memory for training; --no-keep-in-memory reads each batch's rows from the "
+        "memory-mapped files (data larger than memory). Default: in memory when they take at most a quarter of "
+        "the container's memory limit.",
+    )
+
+    @field_validator("text_column")
+    @classmethod
+    def _distinct_columns(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("the two --text-column values must differ")
+        if any(not column for column in value):
+            raise ValueError("--text-column must not be empty")
+        return value
+
+
+class TrainingArguments(BaseModel):
+    epochs: int = Field(default=3, gt=0, le=1000, description="Number of passes over the training data.")
+    per_replica_batch_size: int = Field(
+        default=32,
+        gt=0,
+        le=4096,
+        description="Examples per replica (GPU) per step; the global batch is this times the number of replicas.",
+    )
+    eval_strategy: EvalStrategy = Field(
+        default="epoch",
+        description="epoch: evaluate after every epoch (validation curves); no: only once, after training. "
+        "The final evaluation always runs.",
+    )
+    learning_rate: float = Field(default=5e-5, gt=0.0, le=1.0, description="Peak learning rate of AdamW.")
+    lr_scheduler_type: LrSchedulerType = Field(
+        default="linear",
+        description="linear: after the warmup, decay linearly to 0 at the last step (BERT's recipe); constant: "
+        "stay at --learning-rate after the warmup.",
+    )
+    warmup_ratio: float = Field(
+        default=0.1,
+        ge=0.0,
+        lt=1.0,
+        description="Fraction of all training steps spent warming the learning rate up linearly from 0 "
+        "(then --lr-scheduler-type applies).",
+    )
+    weight_decay: float = Field(default=0.01, ge=0.0, lt=1.0, description="AdamW decoupled weight decay.")
+    seed: int = Field(
+        default=42, ge=0, description="Seed for shuffling, the eval split and weight initialization."
+    )
+    cpu_replicas: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="When no GPU is visible, split the CPU into this many logical devices and mirror over them "
+        "(to exercise multi-replica training on a laptop or in CI).",
+    )
+
+
+class PerformanceArguments(BaseModel):
+    """Speed options (measurements: benchmarks/README.md). Mixed precision and XLA change numerics or cost
+    compile time, so they are opt-in; the rest is on by default."""
+
+    group_by_length: bool = Field(
+        default=True,
+        description="Batch rows of similar length together (from windows of shuffled rows; batch order shuffled "
+        "every epoch), so little compute goes to padding.",
+    )
+    pad_to_multiple_of: int | None = Field(
+        default=None,
+        ge=1,
+        le=128,
+        description="Pad each batch's length up to a multiple of this. Default: 8 on GPUs (tensor cores), 1 on "
+        "CPUs (measured faster: no tensor cores to feed, fewer padded tokens).",
+    )
+    optim: Optim = Field(
+        default="adamw_lazy",
+        description="adamw_lazy: AdamW that updates only the embedding rows a batch uses (fast for large "
+        "vocabularies); adamw: every row every step, as Keras and transformers' AdamWeightDecay do.",
+    )
+    bf16: bool = Field(
+        default=False,
+        description="Mixed precision mixed_bfloat16: bfloat16 compute, float32 weights (Ampere/Hopper GPUs, TPUs, "
+        "CPUs with AMX or AVX512-BF16).",
+    )
+    fp16: bool = Field(
+        default=False,
+        description="Mixed precision mixed_float16 with dynamic loss scaling (Volta/Turing GPUs such as V100, T4).",
+    )
+    jit_compile: bool = Field(
+        default=False,
+        description="Compile the train and eval steps with XLA; batch lengths are then padded to a few bucket "
+        "lengths (16, 32, 64, ... --max-length) because XLA compiles once per shape: for long runs, where the "
+        "compile time is paid back.",
+    )
+    steps_per_execution: int = Field(
+        default=1,
+        ge=1,
+        le=1000,
+        description="Optimizer steps per call into the TensorFlow runtime; more cuts per-step overhead. "
+        "Progress, checkpoints and SIGTERM are then handled every N steps.",
+    )
+
+    @model_validator(mode="after")
+    def _one_precision(self) -> "PerformanceArguments":
+        if self.bf16 and self.fp16:
+            raise ValueError("--bf16 and --fp16 exclude each other: choose one")
+        return self
+
+    @property
+    def mixed_precision(self) -> str | None:
+        """The Keras mixed-precision policy name, or None for float32."""
+        if self.bf16:
+            return "mixed_bfloat16"
+        return "mixed_float16" if self.fp16 else None
+
+
+class CheckpointArguments(BaseModel):
+    checkpoint_every_steps: int = Field(
+        default=200,
+        ge=0,
+        description="Also checkpoint every N optimizer steps within an epoch (0: only at epoch ends). "
+        "Checkpoints go to <output>/checkpoints/ and a rerun with the same output resumes from the newest.",
+    )
+    keep_checkpoints: int = Field(
+        default=2, ge=1, le=100, description="How many complete checkpoints to keep."
+    )
+    restart: bool = Field(
+        default=False,
+        description="Discard the checkpoints under the output and train from the start.",
+    )
+
+
+class DistributionArguments(BaseModel):
+    worker_hosts: str | None = Field(
+        default=None,
+        description="Multi-node: every worker's host:port, comma-separated, in index order; with Kubernetes' "
+        "JOB_COMPLETION_INDEX the trainer builds TF_CONFIG from it (a TF_CONFIG already set wins). "
+        "The launcher sets it for --nodes N.",
+    )
+    peer_timeout_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        description="Multi-node: how long a worker waits for all the others to start before it exits with the "
+        "retryable code 75, naming the ones it waited for.",
+    )
+
+
+class OutputArguments(BaseModel):
+    output: str = Field(
+        description="Where the artifacts are published: an s3:// prefix or a local folder. `_SUCCESS` is written "
+        "last."
+    )
+    overwrite: bool = Field(
+        default=False,
+        description="Train and publish again even if the output already holds a completed run (_SUCCESS).",
+    )
+    work_dir: Path = Field(
+        default=Path(SCRATCH_DIR) / "trainer",
+        description="Local scratch folder for downloads and artifacts before upload.",
+    )
+    progress: ProgressMode = Field(
+        default="auto",
+        description="bar: Keras progress bar; lines: one log line every --log-every-steps steps and per epoch "
+        "(readable in kubectl logs); auto: bar in a terminal, lines otherwise.",
+    )
+    log_every_steps: int = Field(default=50, gt=0, description="Steps between progress lines in lines mode.")
+
+
+class TrainSettings(
+    OutputArguments,
+    DistributionArguments,
+    CheckpointArguments,
+    PerformanceArguments,
+    TrainingArguments,
+    DataArguments,
+    ModelArguments,
+    BaseSettings,
+):
+    """Fine-tune a pretrained Transformer text classifier and publish the artifacts."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=SETTINGS_ENV_PREFIX,
+        cli_kebab_case=True,
+        cli_implicit_flags=True,
+        cli_prog_name="trainer train",
+        cli_hide_none_type=True,
+        protected_namespaces=(),
+        extra="ignore",
+    )
+
+    @model_validator(mode="after")
+    def _labels_distinct(self) -> "TrainSettings":
+        if self.labels is not None:
+            if len(self.labels) < 2:
+                raise ValueError("--labels needs at least two labels")
+            if len(set(self.labels)) != len(self.labels):
+                raise ValueError("--labels must not repeat a label")
+        return self
+
+    @property
+    def is_pair_task(self) -> bool:
+        return len(self.text_column) == 2

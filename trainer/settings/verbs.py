@@ -1,0 +1,117 @@
+"""Typed settings of `trainer evaluate`, `trainer predict` and `trainer export`.
+
+Same conventions as `TrainSettings`: every option is a kebab-case flag and a `TRAINER_<NAME>` variable, and the
+options shared with training (text columns, data format, batch size, max length, CPU replicas, output, overwrite,
+work dir) reuse its field definitions and validators so the flags mean exactly the same thing.
+"""
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from trainer.contract.container import SETTINGS_ENV_PREFIX
+from trainer.settings.train import (
+    DataArguments,
+    DataFormat,
+    ModelArguments,
+    OutputArguments,
+    TrainingArguments,
+)
+
+_DATA = DataArguments.model_fields
+_MODEL = ModelArguments.model_fields
+_TRAINING = TrainingArguments.model_fields
+_OUTPUT = OutputArguments.model_fields
+
+DEFAULT_CHUNK_ROWS = 10_000
+"""Rows predict reads, tokenizes and runs at a time: bounds memory whatever the input size."""
+
+
+def _config(prog: str) -> SettingsConfigDict:
+    return SettingsConfigDict(
+        env_prefix=SETTINGS_ENV_PREFIX,
+        cli_kebab_case=True,
+        cli_implicit_flags=True,
+        cli_prog_name=prog,
+        cli_hide_none_type=True,
+        protected_namespaces=(),
+        extra="ignore",
+    )
+
+
+class ArtifactArguments(BaseModel):
+    model: str = Field(
+        description="Trained artifact: the model/ folder of a training run (or the run's output, which holds "
+        "model/), an s3:// prefix or a local folder."
+    )
+    max_length: int = _MODEL["max_length"]
+    per_replica_batch_size: int = _TRAINING["per_replica_batch_size"]
+    cpu_replicas: int = _TRAINING["cpu_replicas"]
+
+
+class InputArguments(BaseModel):
+    data: str = Field(
+        description="Input data: s3://bucket/key, an s3:// prefix of shards, or a local file or folder. "
+        "CSV, TSV, JSON Lines or Parquet (optionally .gz/.bz2/.zst)."
+    )
+    text_column: list[str] = _DATA["text_column"]
+    data_format: DataFormat = _DATA["data_format"]
+
+    @field_validator("text_column")
+    @classmethod
+    def _distinct_columns(cls, value: list[str]) -> list[str]:
+        return DataArguments._distinct_columns(value)
+
+
+class VerbOutputArguments(BaseModel):
+    output: str = Field(
+        description="Where the results are published: an s3:// prefix or a local folder. `_SUCCESS` is written "
+        "last."
+    )
+    overwrite: bool = Field(
+        default=False,
+        description="Run and publish again even if the output already holds a completed result (_SUCCESS).",
+    )
+    work_dir: Path = _OUTPUT["work_dir"]
+
+
+class EvaluateSettings(VerbOutputArguments, InputArguments, ArtifactArguments, BaseSettings):
+    """Measure a trained artifact on labelled data: loss, accuracy, macro F1, per-class metrics, confusion matrix."""
+
+    model_config = _config("trainer evaluate")
+
+    label_column: str = _DATA["label_column"]
+
+
+class PredictSettings(VerbOutputArguments, InputArguments, ArtifactArguments, BaseSettings):
+    """Batch inference over a file or prefix of any size, streamed; one JSON Lines output shard per input shard."""
+
+    model_config = _config("trainer predict")
+
+    all_probabilities: bool = Field(
+        default=False, description="Also write every class's probability (`probabilities`: {label: p})."
+    )
+    keep_column: list[str] | None = Field(
+        default=None,
+        description="Input column to copy into each output row (repeat the flag; e.g. an id). "
+        "Default: the text column(s).",
+    )
+    chunk_rows: int = Field(
+        default=DEFAULT_CHUNK_ROWS,
+        gt=0,
+        le=1_000_000,
+        description="Rows read, tokenized and predicted at a time (memory stays flat whatever the input size).",
+    )
+
+    @property
+    def kept_columns(self) -> list[str]:
+        return list(self.text_column if self.keep_column is None else self.keep_column)
+
+
+class ExportSettings(VerbOutputArguments, BaseSettings):
+    """Write a TensorFlow SavedModel with a serving signature, plus the tokenizer files and labels beside it."""
+
+    model_config = _config("trainer export")
+
+    model: str = ArtifactArguments.model_fields["model"]

@@ -1,0 +1,164 @@
+"""Keras callbacks: throughput timing and log-friendly progress lines.
+
+In a pod there is no TTY and Keras' progress bar turns into a wall of carriage returns in `kubectl logs`, so there
+the trainer logs one line every N steps and one per epoch instead, as `key=value` pairs a person can read and a
+log pipeline can parse.
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+
+import tf_keras as keras
+
+from trainer.training.checkpoints import Position
+
+log = logging.getLogger("trainer.progress")
+
+
+def format_duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}"
+
+
+def format_metrics(logs: Mapping[str, float] | None) -> str:
+    return " ".join(f"{key}={value:.4f}" for key, value in sorted((logs or {}).items()))
+
+
+def crossed(previous_step: int, step: int, every: int) -> bool:
+    """Whether a multiple of `every` lies in (previous_step, step]: with steps_per_execution N > 1 Keras reports
+    only every N-th step, so "step % every == 0" would miss most multiples."""
+    return every > 0 and step // every > previous_step // every
+
+
+class ProgressLines(keras.callbacks.Callback):
+    """One log line every `every_steps` steps and one per epoch: loss, accuracy, examples/s and ETA.
+
+    One instance serves a whole run, also when it is resumed mid-epoch: `step_offset` is the number of steps of
+    the current epoch done before this `fit` call, and the ETA is measured on the steps this process ran.
+    """
+
+    def __init__(
+        self,
+        *,
+        epochs: int,
+        steps_per_epoch: int,
+        global_batch_size: int,
+        every_steps: int,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        super().__init__()
+        if every_steps <= 0:
+            raise ValueError(f"every_steps must be positive. Received: every_steps={every_steps}")
+        self.epochs = epochs
+        self.steps_per_epoch = steps_per_epoch
+        self.global_batch_size = global_batch_size
+        self.every_steps = every_steps
+        self.step_offset = 0
+        self._clock = clock
+        self._train_start: float | None = None
+        self._steps_run = 0
+        self._last_step = 0
+        self._epoch_start = 0.0
+        self._epoch = 0
+
+    def on_train_begin(self, logs: Mapping[str, float] | None = None) -> None:
+        if self._train_start is None:
+            self._train_start = self._clock()
+
+    def on_epoch_begin(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
+        self._epoch = epoch
+        self._epoch_start = self._clock()
+        self._last_step = self.step_offset
+
+    def on_train_batch_end(self, batch: int, logs: Mapping[str, float] | None = None) -> None:
+        # `batch` is the last step of the call: with steps_per_execution N, Keras reports every N steps.
+        step = self.step_offset + batch + 1
+        self._steps_run += step - self._last_step
+        previous, self._last_step = self._last_step, step
+        if not crossed(previous, step, self.every_steps) and step != self.steps_per_epoch:
+            return
+        now = self._clock()
+        elapsed = now - self._epoch_start
+        rate = (batch + 1) * self.global_batch_size / elapsed if elapsed > 0 else 0.0
+        remaining = self.epochs * self.steps_per_epoch - (self._epoch * self.steps_per_epoch + step)
+        seconds_per_step = (now - (self._train_start or now)) / self._steps_run
+        log.info(
+            "epoch %d/%d step %d/%d %s examples/s=%.1f eta=%s",
+            self._epoch + 1,
+            self.epochs,
+            step,
+            self.steps_per_epoch,
+            format_metrics(logs),
+            rate,
+            format_duration(remaining * seconds_per_step),
+        )
+
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
+        elapsed = self._clock() - self._epoch_start
+        log.info(
+            "epoch %d/%d done in %s %s",
+            epoch + 1,
+            self.epochs,
+            format_duration(elapsed),
+            format_metrics(logs),
+        )
+
+
+class Preempted(Exception):  # noqa: N818 - an event, not a failure: training stopped where asked
+    """Raised out of `fit` once a preemption checkpoint is saved, so no validation pass delays the exit."""
+
+    def __init__(self, position: Position) -> None:
+        super().__init__(f"stopped at epoch {position.epoch + 1} step {position.step}")
+        self.position = position
+
+
+class Checkpointing(keras.callbacks.Callback):
+    """Checkpoints every `every_steps` steps and at every epoch end; stops at the next step after `stop` is set.
+
+    `stop` is the preemption signal (SIGTERM): the state is saved and uploaded, then `Preempted` ends `fit`.
+    """
+
+    def __init__(
+        self,
+        save: Callable[[Position, bool], None],
+        *,
+        steps_per_epoch: int,
+        every_steps: int,
+        stop: threading.Event,
+    ) -> None:
+        super().__init__()
+        if every_steps < 0:
+            raise ValueError(f"every_steps must be 0 or positive. Received: every_steps={every_steps}")
+        self._save = save
+        self.steps_per_epoch = steps_per_epoch
+        self.every_steps = every_steps
+        self._stop = stop
+        self.step_offset = 0
+        self._last_step = 0
+        self._epoch = 0
+
+    def _position(self, epoch: int, step: int) -> Position:
+        if step >= self.steps_per_epoch:
+            epoch, step = epoch + 1, 0
+        return Position(epoch=epoch, step=step, global_step=epoch * self.steps_per_epoch + step)
+
+    def on_epoch_begin(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
+        self._epoch = epoch
+        self._last_step = self.step_offset
+
+    def on_train_batch_end(self, batch: int, logs: Mapping[str, float] | None = None) -> None:
+        step = self.step_offset + batch + 1
+        previous, self._last_step = self._last_step, step
+        if self._stop.is_set():
+            position = self._position(self._epoch, step)
+            self._save(position, True)
+            raise Preempted(position)
+        if crossed(previous, step, self.every_steps) and step < self.steps_per_epoch:
+            self._save(self._position(self._epoch, step), False)
+
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
+        self._save(self._position(epoch, self.steps_per_epoch), False)
