@@ -30,23 +30,9 @@ from launcher import manifests
 from launcher.errors import UsageError
 from launcher.settings import JobSettings
 from trainer.contract import container
+from trainer.contract.workers import MAX_HOSTNAME_LENGTH, service_name, worker_hosts
 
 Manifest = manifests.Manifest
-
-MAX_HOSTNAME_LENGTH = 63
-"""A pod hostname is a DNS-1123 label (RFC 1123): at most 63 characters. An Indexed Job's pod i has the hostname
-`<job>-<i>`, so the Job name must leave room for the index."""
-
-
-def service_name(job_name: str) -> str:
-    """The headless Service's name: the Job's own (a Service name is a DNS-1035 label: it starts with a letter)."""
-    return job_name if job_name[:1].isalpha() else f"w{job_name}"[:MAX_HOSTNAME_LENGTH]
-
-
-def worker_hosts(job_name: str, nodes: int, port: int = container.WORKER_PORT) -> list[str]:
-    """`<job>-<i>.<service>:<port>` for every pod, in index order (the namespace's search domain resolves it)."""
-    service = service_name(job_name)
-    return [f"{job_name}-{i}.{service}:{port}" for i in range(nodes)]
 
 
 def check_name(job_name: str, nodes: int) -> None:

@@ -75,17 +75,6 @@ class ClusterSpec:
         }
 
 
-def worker_hosts(
-    job_name: str, service: str, nodes: int, port: int = WORKER_PORT, namespace: str | None = None
-) -> list[str]:
-    """`<job>-<i>.<service>[.<namespace>.svc]:<port>` for i in 0..nodes-1: an Indexed Job's pod i is named
-    `<job>-<i>` and, with `subdomain: <service>` and a headless Service of that name, resolvable at that name."""
-    if nodes < 1:
-        raise ValueError(f"nodes must be at least 1. Received: nodes={nodes}")
-    domain = f"{service}.{namespace}.svc" if namespace else service
-    return [f"{job_name}-{i}.{domain}:{port}" for i in range(nodes)]
-
-
 def build_tf_config(hosts: Sequence[str], index: int) -> dict[str, Any]:
     """TF_CONFIG for worker `index` of `hosts` (no chief task: worker 0 acts as chief)."""
     if not hosts:

@@ -94,12 +94,6 @@ def test_the_headless_service_selects_exactly_the_runs_pods() -> None:
     assert service["metadata"]["labels"] == job["metadata"]["labels"]  # `launcher list` selectors see it too
 
 
-def test_worker_hosts_match_the_trainers_builder() -> None:
-    from trainer.distribute.cluster import worker_hosts
-
-    assert multinode.worker_hosts("reviews-42", 4) == worker_hosts("reviews-42", "reviews-42", 4)
-
-
 def test_a_name_starting_with_a_digit_gets_a_dns1035_service_name() -> None:
     job, service = manifests.render(settings(nodes=2), ARGS, "42-reviews")
     assert service["metadata"]["name"] == "w42-reviews"

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from trainer.contract.container import JOB_COMPLETION_INDEX_ENV, WORKER_HOSTS_ENV, WORKER_PORT
+from trainer.contract.workers import worker_hosts
 from trainer.distribute.cluster import (
     TF_CONFIG_ENV,
     build_tf_config,
@@ -12,7 +13,6 @@ from trainer.distribute.cluster import (
     parse_tf_config,
     resolve_cluster,
     split_address,
-    worker_hosts,
 )
 from trainer.errors import UsageError
 
@@ -24,13 +24,13 @@ def test_worker_port_is_tfjobs_default() -> None:
 
 
 def test_worker_hosts_name_every_indexed_pod_under_the_service() -> None:
-    assert worker_hosts("reviews-42", "reviews-42", 3) == HOSTS
-    assert worker_hosts("j", "svc", 2, port=9999, namespace="ml") == [
-        "j-0.svc.ml.svc:9999",
-        "j-1.svc.ml.svc:9999",
+    assert worker_hosts("reviews-42", 3) == HOSTS
+    assert worker_hosts("j", 2, port=9999, namespace="ml") == [
+        "j-0.j.ml.svc:9999",
+        "j-1.j.ml.svc:9999",
     ]
     with pytest.raises(ValueError, match="nodes"):
-        worker_hosts("j", "svc", 0)
+        worker_hosts("j", 0)
 
 
 def test_build_tf_config_is_ray_trains_two_key_document() -> None:
