@@ -20,7 +20,7 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
-from launcher import manifests
+from launcher import labels
 from launcher.errors import (
     AlreadyExistsError,
     ClusterConfigError,
@@ -30,6 +30,7 @@ from launcher.errors import (
     RejectedError,
     WaitTimeoutError,
 )
+from launcher.manifests import Manifest
 from launcher.settings import ConnectionSettings
 from launcher.status import JobStatus, summarize
 
@@ -99,7 +100,7 @@ class Cluster:
     def _errors(self, action: str, what: str) -> AbstractContextManager[None]:
         return api_errors(action, what, self.namespace, self.batch.api_client.configuration.host)
 
-    def create(self, manifest: manifests.Manifest, dry_run: bool = False) -> dict[str, Any]:
+    def create(self, manifest: Manifest, dry_run: bool = False) -> dict[str, Any]:
         """Create one manifest (`dry_run`: the server validates and admits it but stores nothing)."""
         kind, name = manifest["kind"], manifest["metadata"]["name"]
         creators: dict[str, Callable[..., Any]] = {
@@ -126,12 +127,12 @@ class Cluster:
         with self._errors("list jobs", "jobs"):
             if all_namespaces:
                 result = self.batch.list_job_for_all_namespaces(
-                    label_selector=manifests.selector(), _request_timeout=REQUEST_TIMEOUT_SECONDS
+                    label_selector=labels.selector(), _request_timeout=REQUEST_TIMEOUT_SECONDS
                 )
             else:
                 result = self.batch.list_namespaced_job(
                     self.namespace,
-                    label_selector=manifests.selector(),
+                    label_selector=labels.selector(),
                     _request_timeout=REQUEST_TIMEOUT_SECONDS,
                 )
         return sorted(result.items, key=lambda job: (job.metadata.creation_timestamp, job.metadata.name))
@@ -140,7 +141,7 @@ class Cluster:
         with self._errors(f"list pods of job {name}", "pods"):
             result = self.core.list_namespaced_pod(
                 self.namespace,
-                label_selector=manifests.selector(name),
+                label_selector=labels.selector(name),
                 _request_timeout=REQUEST_TIMEOUT_SECONDS,
             )
         return list(result.items)
@@ -171,7 +172,7 @@ class Cluster:
             response = self.core.read_namespaced_pod_log(
                 pod,
                 self.namespace,
-                container=manifests.CONTAINER_NAME,
+                container=labels.CONTAINER_NAME,
                 previous=previous,
                 follow=follow,
                 _preload_content=False,

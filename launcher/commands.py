@@ -60,12 +60,22 @@ def _name_prefix(trainer_args: Sequence[str]) -> str:
     return f"{verb}-{names.sanitize(parts[-1]) if parts else ''}"
 
 
+def render_run(
+    settings: JobSettings, trainer_args: Sequence[str], name: str, namespace: str | None = None
+) -> list[manifests.Manifest]:
+    """Every manifest of run `name`, in creation order: the Job, or with `--nodes` 2 or more the Indexed Job and
+    then its headless Service. Pure: `render` prints exactly what `submit` sends."""
+    if settings.nodes > 1:
+        return multinode.render(settings, trainer_args, name, namespace)
+    return [manifests.build_job(settings, trainer_args, name, namespace)]
+
+
 def plan(
     settings: JobSettings, trainer_args: Sequence[str], namespace: str | None
 ) -> list[manifests.Manifest]:
     """The manifests of a run; the name is generated from the model when not given."""
     name = settings.name or names.generate(_name_prefix(trainer_args))
-    return manifests.render(settings, trainer_args, name, namespace)
+    return render_run(settings, trainer_args, name, namespace)
 
 
 def render(settings: JobSettings, trainer_args: Sequence[str], namespace: str | None, io: Io) -> int:
@@ -85,14 +95,14 @@ class SubmitOptions:
 def submit(
     settings: JobSettings,
     trainer_args: Sequence[str],
-    cluster: Cluster | None,
+    cluster: Cluster,
     namespace: str | None,
     options: SubmitOptions,
     io: Io,
 ) -> int:
     """Create the run's manifests (or print them), then optionally follow the Job to its end."""
     planned = plan(settings, trainer_args, namespace)
-    if options.dry_run == "client" or cluster is None:
+    if options.dry_run == "client":
         io.out.write(manifests.to_yaml(planned))
         return 0
     name = planned[0]["metadata"]["name"]

@@ -1,8 +1,7 @@
 """Pure builders of the Kubernetes manifests for a training run: settings in, plain dicts out.
 
 Nothing here reads the environment, files or the network, so `render` and `submit` send the very same objects.
-`render` returns a list so that a multi-node run can add an Indexed Job's headless Service without changing
-its callers.
+A multi-node run (`launcher.multinode`) builds on this module's Job; `launcher.commands.plan` picks between them.
 """
 
 from collections.abc import Sequence
@@ -11,24 +10,12 @@ from typing import Any
 import yaml
 
 from launcher.errors import UsageError
+from launcher.labels import ANNOTATION_OUTPUT, CONTAINER_NAME, labels
 from launcher.settings import JobSettings
 from trainer.contract import container, exit_codes
 
 Manifest = dict[str, Any]
 
-# Kubernetes "Recommended Labels"; `list`, `logs` and `delete` select through these only.
-LABEL_NAME = "app.kubernetes.io/name"
-LABEL_INSTANCE = "app.kubernetes.io/instance"
-LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
-APP_NAME = "trainer"
-MANAGED_BY = "launcher"
-
-PREFIX = "tf-finetune-k8s"
-"""Our own label/annotation prefix (a valid DNS subdomain, as the API server requires of prefixes)."""
-ANNOTATION_OUTPUT = f"{PREFIX}/output"
-"""Where the trainer publishes the run's artifacts (its `--output`); `launcher status` shows it."""
-
-CONTAINER_NAME = "trainer"
 SHM_VOLUME = "dshm"
 SHM_PATH = "/dev/shm"
 """Container runtimes give /dev/shm 64 MiB by default; NCCL and tf.data need more (NVIDIA/nccl#525), so it
@@ -40,14 +27,6 @@ DISRUPTION_TARGET = "DisruptionTarget"
 conditions"); a podFailurePolicy `Ignore` rule keeps such failures off the backoff limit."""
 
 TRAINER_OUTPUT_ENV = f"{container.SETTINGS_ENV_PREFIX}OUTPUT"
-
-
-def selector(name: str | None = None) -> str:
-    """Label selector of everything the launcher manages, or of one run's Job and pods."""
-    parts = [f"{LABEL_MANAGED_BY}={MANAGED_BY}", f"{LABEL_NAME}={APP_NAME}"]
-    if name is not None:
-        parts.append(f"{LABEL_INSTANCE}={name}")
-    return ",".join(parts)
 
 
 def output_uri(trainer_args: Sequence[str], env: dict[str, str] | None = None) -> str | None:
@@ -86,11 +65,6 @@ def check_trainer_args(trainer_args: Sequence[str], env: dict[str, str] | None =
             f"e.g. `-- --model bert-base-cased ... {container.OUTPUT_FLAG} s3://bucket/runs/reviews-42`"
         )
     return uri
-
-
-def labels(settings: JobSettings, name: str) -> dict[str, str]:
-    """Labels on the Job and its pods: the user's, then ours (ours win: the launcher selects by them)."""
-    return {**settings.labels, LABEL_NAME: APP_NAME, LABEL_INSTANCE: name, LABEL_MANAGED_BY: MANAGED_BY}
 
 
 def _env(settings: JobSettings) -> list[dict[str, Any]]:
@@ -203,7 +177,7 @@ def build_job(
     """The batch/v1 Job of a single-node run `name` (UsageError if the trainer arguments are unusable)."""
     uri = check_trainer_args(trainer_args, settings.env)
     metadata: dict[str, Any] = {"name": name, **({"namespace": namespace} if namespace else {})}
-    metadata["labels"] = labels(settings, name)
+    metadata["labels"] = labels(settings.labels, name)
     metadata["annotations"] = {**settings.annotations, ANNOTATION_OUTPUT: uri}
     spec: dict[str, Any] = {
         "backoffLimit": settings.backoff_limit,
@@ -211,7 +185,7 @@ def build_job(
         "parallelism": 1,
         "podFailurePolicy": pod_failure_policy(),
         "template": {
-            "metadata": {"labels": labels(settings, name), "annotations": {ANNOTATION_OUTPUT: uri}},
+            "metadata": {"labels": labels(settings.labels, name), "annotations": {ANNOTATION_OUTPUT: uri}},
             "spec": build_pod_spec(settings, trainer_args),
         },
     }
@@ -220,18 +194,6 @@ def build_job(
     if settings.ttl_seconds_after_finished is not None:
         spec["ttlSecondsAfterFinished"] = settings.ttl_seconds_after_finished
     return {"apiVersion": "batch/v1", "kind": "Job", "metadata": metadata, "spec": spec}
-
-
-def render(
-    settings: JobSettings, trainer_args: Sequence[str], name: str, namespace: str | None = None
-) -> list[Manifest]:
-    """Every manifest of a run, in creation order: the Job (with `--nodes` 2 or more: the Indexed Job, then its
-    headless Service)."""
-    if settings.nodes > 1:
-        from launcher import multinode  # builds on this module's Job
-
-        return multinode.render(settings, trainer_args, name, namespace)
-    return [build_job(settings, trainer_args, name, namespace)]
 
 
 def to_yaml(manifests: Sequence[Manifest]) -> str:

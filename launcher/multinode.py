@@ -28,6 +28,7 @@ from typing import Any
 
 from launcher import manifests
 from launcher.errors import UsageError
+from launcher.labels import CONTAINER_NAME, labels, own_labels
 from launcher.settings import JobSettings
 from trainer.contract import container
 from trainer.contract.workers import MAX_HOSTNAME_LENGTH, service_name, worker_hosts
@@ -44,14 +45,6 @@ def check_name(job_name: str, nodes: int) -> None:
         )
 
 
-def _pod_labels(settings: JobSettings, name: str) -> dict[str, str]:
-    """The labels the Service selects pods by: the launcher's own (not the user's: they may match other pods)."""
-    own = manifests.labels(settings, name)
-    return {
-        key: own[key] for key in (manifests.LABEL_NAME, manifests.LABEL_INSTANCE, manifests.LABEL_MANAGED_BY)
-    }
-
-
 def build_indexed_job(
     settings: JobSettings, trainer_args: Sequence[str], name: str, namespace: str | None = None
 ) -> Manifest:
@@ -60,8 +53,9 @@ def build_indexed_job(
     if nodes < 2:
         raise UsageError(f"a multi-node run needs --nodes 2 or more (got {nodes})")
     check_name(name, nodes)
-    if trainer_args and not trainer_args[0].startswith("-") and trainer_args[0] != container.VERBS[0]:
-        raise UsageError(f"--nodes applies to `{container.VERBS[0]}` runs only, not `{trainer_args[0]}`")
+    verb, _ = manifests.split_verb(trainer_args)
+    if verb != container.DEFAULT_VERB:
+        raise UsageError(f"--nodes applies to `{container.DEFAULT_VERB}` runs only, not `{verb}`")
     job = copy.deepcopy(manifests.build_job(settings, trainer_args, name, namespace))
     spec = job["spec"]
     spec["completionMode"] = "Indexed"
@@ -71,7 +65,7 @@ def build_indexed_job(
     spec["backoffLimit"] = settings.backoff_limit * nodes
     pod = spec["template"]["spec"]
     pod["subdomain"] = service_name(name)
-    trainer = next(c for c in pod["containers"] if c["name"] == manifests.CONTAINER_NAME)
+    trainer = next(c for c in pod["containers"] if c["name"] == CONTAINER_NAME)
     trainer["ports"] = [
         {"name": container.WORKER_PORT_NAME, "containerPort": container.WORKER_PORT, "protocol": "TCP"}
     ]
@@ -86,7 +80,7 @@ def build_service(settings: JobSettings, name: str, namespace: str | None = None
     metadata: dict[str, Any] = {
         "name": service_name(name),
         **({"namespace": namespace} if namespace else {}),
-        "labels": manifests.labels(settings, name),
+        "labels": labels(settings.labels, name),
     }
     return {
         "apiVersion": "v1",
@@ -96,7 +90,7 @@ def build_service(settings: JobSettings, name: str, namespace: str | None = None
             "clusterIP": "None",
             # Peers must resolve each other while they start; the trainer has no readiness probe.
             "publishNotReadyAddresses": True,
-            "selector": _pod_labels(settings, name),
+            "selector": own_labels(name),
             "ports": [
                 {
                     "name": container.WORKER_PORT_NAME,

@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from launcher.manifests import ANNOTATION_OUTPUT, CONTAINER_NAME
+from launcher.labels import ANNOTATION_OUTPUT, CONTAINER_NAME
 from trainer.contract import exit_codes
 
 

@@ -10,7 +10,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from launcher import commands, manifests
+from launcher import commands
 from launcher.settings import JobSettings, load
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -98,6 +98,6 @@ def test_example_job_is_what_launcher_renders() -> None:
         key = {"toleration": "tolerations"}.get(key, key)
         values[key] = [flags[i + 1]] if key == "tolerations" else flags[i + 1]
     settings = load(JobSettings, values)
-    expected = manifests.render(settings, trainer_args, settings.name or "x", None)
+    expected = commands.render_run(settings, trainer_args, settings.name or "x", None)
     assert list(yaml.safe_load_all(text)) == expected
     assert commands.plan(settings, trainer_args, None) == expected

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 import yaml
 
-from launcher import manifests
+from launcher import commands, labels, manifests
 from launcher.errors import UsageError
 from launcher.settings import JobSettings, load
 from trainer.contract import container, exit_codes
@@ -201,11 +201,11 @@ def test_an_unknown_verb_is_a_usage_error() -> None:
 
 def test_render_returns_a_list_and_yaml_round_trips() -> None:
     settings = load(JobSettings, {"image": "i"})
-    rendered = manifests.render(settings, ARGS, "reviews-42")
+    rendered = commands.render_run(settings, ARGS, "reviews-42")
     assert [m["kind"] for m in rendered] == ["Job"]
     assert list(yaml.safe_load_all(manifests.to_yaml(rendered))) == rendered
 
 
 def test_selector() -> None:
-    assert manifests.selector() == "app.kubernetes.io/managed-by=launcher,app.kubernetes.io/name=trainer"
-    assert manifests.selector("r").endswith(",app.kubernetes.io/instance=r")
+    assert labels.selector() == "app.kubernetes.io/managed-by=launcher,app.kubernetes.io/name=trainer"
+    assert labels.selector("r").endswith(",app.kubernetes.io/instance=r")

@@ -7,7 +7,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from launcher import manifests, multinode
+from launcher import commands, labels, manifests, multinode
 from launcher.cli import main
 from launcher.errors import UsageError
 from launcher.settings import JobSettings, load
@@ -47,7 +47,7 @@ def trainer_container(job: dict[str, Any]) -> dict[str, Any]:
     ),
 )
 def test_multinode_manifests_validate_strictly(options: dict[str, Any], namespace: str | None) -> None:
-    rendered = manifests.render(settings(**options), ARGS, "reviews-42", namespace)
+    rendered = commands.render_run(settings(**options), ARGS, "reviews-42", namespace)
     assert [m["kind"] for m in rendered] == ["Job", "Service"]
     for manifest in rendered:
         for version in K8S_VERSIONS:
@@ -55,12 +55,12 @@ def test_multinode_manifests_validate_strictly(options: dict[str, Any], namespac
 
 
 def test_one_node_renders_the_single_node_job_only() -> None:
-    (job,) = manifests.render(settings(), ARGS, "reviews-42")
+    (job,) = commands.render_run(settings(), ARGS, "reviews-42")
     assert "completionMode" not in job["spec"] and "subdomain" not in job["spec"]["template"]["spec"]
 
 
 def test_the_indexed_job_runs_n_pods_that_find_each_other() -> None:
-    job, service = manifests.render(settings(nodes=3, gpus=4, backoff_limit=2), ARGS, "reviews-42", "ml")
+    job, service = commands.render_run(settings(nodes=3, gpus=4, backoff_limit=2), ARGS, "reviews-42", "ml")
     spec = job["spec"]
     assert spec["completionMode"] == "Indexed"
     assert spec["completions"] == spec["parallelism"] == 3
@@ -81,7 +81,7 @@ def test_the_indexed_job_runs_n_pods_that_find_each_other() -> None:
 
 
 def test_the_headless_service_selects_exactly_the_runs_pods() -> None:
-    job, service = manifests.render(settings(nodes=2, labels=["team=ml"]), ARGS, "reviews-42", "ml")
+    job, service = commands.render_run(settings(nodes=2, labels=["team=ml"]), ARGS, "reviews-42", "ml")
     spec = service["spec"]
     assert service["apiVersion"] == "v1" and service["metadata"]["namespace"] == "ml"
     assert spec["clusterIP"] == "None"
@@ -89,13 +89,13 @@ def test_the_headless_service_selects_exactly_the_runs_pods() -> None:
     assert spec["ports"] == [{"name": "tf-worker", "port": 2222, "targetPort": 2222, "protocol": "TCP"}]
     pod_labels = job["spec"]["template"]["metadata"]["labels"]
     assert spec["selector"].items() <= pod_labels.items()
-    assert spec["selector"][manifests.LABEL_INSTANCE] == "reviews-42"
+    assert spec["selector"][labels.LABEL_INSTANCE] == "reviews-42"
     assert "team" not in spec["selector"]
     assert service["metadata"]["labels"] == job["metadata"]["labels"]  # `launcher list` selectors see it too
 
 
 def test_a_name_starting_with_a_digit_gets_a_dns1035_service_name() -> None:
-    job, service = manifests.render(settings(nodes=2), ARGS, "42-reviews")
+    job, service = commands.render_run(settings(nodes=2), ARGS, "42-reviews")
     assert service["metadata"]["name"] == "w42-reviews"
     assert job["spec"]["template"]["spec"]["subdomain"] == "w42-reviews"
     env = {e["name"]: e["value"] for e in trainer_container(job)["env"]}
@@ -106,19 +106,19 @@ def test_a_name_starting_with_a_digit_gets_a_dns1035_service_name() -> None:
 
 def test_a_name_too_long_for_the_pod_hostnames_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="shorter --name"):
-        manifests.render(settings(nodes=10), ARGS, "a" * 62)
-    manifests.render(settings(nodes=10), ARGS, "a" * 61)
+        commands.render_run(settings(nodes=10), ARGS, "a" * 62)
+    commands.render_run(settings(nodes=10), ARGS, "a" * 61)
 
 
 def test_non_retryable_codes_still_fail_the_whole_job_at_once() -> None:
-    job, _ = manifests.render(settings(nodes=2), ARGS, "reviews-42")
+    job, _ = commands.render_run(settings(nodes=2), ARGS, "reviews-42")
     rules = job["spec"]["podFailurePolicy"]["rules"]
     assert rules[0]["action"] == "FailJob"
     assert rules[0]["onExitCodes"]["values"] == sorted(int(c) for c in exit_codes.NON_RETRYABLE)
 
 
 def test_the_service_is_owned_by_the_created_job() -> None:
-    _, service = manifests.render(settings(nodes=2), ARGS, "reviews-42")
+    _, service = commands.render_run(settings(nodes=2), ARGS, "reviews-42")
     created_job = {"metadata": {"name": "reviews-42", "uid": "1234"}, "kind": "Job"}
     owned = multinode.owned_by(service, created_job)
     assert owned["metadata"]["ownerReferences"] == [

@@ -6,7 +6,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from launcher import manifests
+from launcher import commands, manifests
 from launcher.settings import JobSettings, load
 
 K8S_VERSIONS = ["1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35"]
@@ -34,7 +34,7 @@ NAMESPACES = [None, "ml"]
 @pytest.mark.parametrize(("options", "namespace"), list(itertools.product(OPTIONS, NAMESPACES)))
 def test_rendered_manifests_validate_strictly(options: dict[str, Any], namespace: str | None) -> None:
     settings = load(JobSettings, {"image": "registry.example.com/ml/trainer:1.0", **options})
-    for manifest in manifests.render(settings, ARGS, "reviews-42", namespace):
+    for manifest in commands.render_run(settings, ARGS, "reviews-42", namespace):
         for version in K8S_VERSIONS:
             kubernetes_validate.validate(manifest, version, strict=True)
 
