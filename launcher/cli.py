@@ -75,7 +75,12 @@ def _job_flags() -> argparse.ArgumentParser:
 
 
 def _wait_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--timeout", type=float, metavar="SECONDS", help="give up waiting after this long")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="give up waiting after this long (also for --replace)",
+    )
     parser.add_argument(
         "--poll-interval", type=float, default=DEFAULT_POLL_SECONDS, metavar="SECONDS", help=argparse.SUPPRESS
     )
@@ -145,7 +150,7 @@ def _settings(args: argparse.Namespace) -> tuple[dict[str, Any], ConnectionSetti
 
 def _connect(settings: ConnectionSettings) -> "Cluster":
     # Imported here so that `render` and `--help` do not pay for loading the kubernetes client (about 2 s).
-    from launcher.cluster import connect
+    from launcher.connection import connect
 
     return connect(settings)
 

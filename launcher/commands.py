@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
-from launcher import manifests, multinode, names, views
-from launcher.errors import JobFailedError, NotFoundError, WaitTimeoutError
+from launcher import manifests, multinode, names, submission, views
+from launcher.errors import JobFailedError, WaitTimeoutError
 from launcher.settings import JobSettings
 from launcher.status import JobPhase, pod_summary, summarize
 from trainer.contract import container
@@ -21,8 +21,9 @@ from trainer.contract import container
 if TYPE_CHECKING:  # the kubernetes client is imported only by verbs that talk to a cluster
     from launcher.cluster import Cluster
 
-DELETE_TIMEOUT_SECONDS = 120.0
-"""How long `submit --replace` waits for the old Job to disappear."""
+DELETE_TIMEOUT_SECONDS = 300.0
+"""How long `submit --replace` waits for the old run to disappear: its pods get their termination grace period
+(120 s by default) to checkpoint first."""
 
 
 @dataclass
@@ -108,17 +109,9 @@ def submit(
     name = planned[0]["metadata"]["name"]
     server_dry_run = options.dry_run == "server"
     if options.replace and not server_dry_run:
-        try:
-            cluster.delete_job(name)
-            io.note(f"deleting the existing job {name} ...")
-            cluster.wait_deleted(name, DELETE_TIMEOUT_SECONDS, options.poll_interval)
-        except NotFoundError:
-            pass
-    created: list[dict[str, Any]] = []
-    for manifest in planned:
-        # A multi-node run's Service is owned by its Job (created first), so deleting the Job removes it too.
-        owned = multinode.owned_by(manifest, created[0]) if created else manifest
-        created.append(cluster.create(owned, dry_run=server_dry_run))
+        timeout = DELETE_TIMEOUT_SECONDS if options.timeout is None else options.timeout
+        submission.replace(cluster, name, timeout, options.poll_interval, io.note)
+    created = submission.create_run(cluster, planned, dry_run=server_dry_run)
     if server_dry_run:
         io.out.write(manifests.to_yaml(created))
         io.note(f"job {name} validated by the API server (dry run: nothing was created)")
