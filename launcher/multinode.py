@@ -26,7 +26,7 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
-from launcher import manifests
+from launcher import manifests, trainer_command
 from launcher.errors import UsageError
 from launcher.labels import CONTAINER_NAME, labels, own_labels
 from launcher.settings import JobSettings
@@ -53,7 +53,7 @@ def build_indexed_job(
     if nodes < 2:
         raise UsageError(f"a multi-node run needs --nodes 2 or more (got {nodes})")
     check_name(name, nodes)
-    verb, _ = manifests.split_verb(trainer_args)
+    verb, _ = trainer_command.split_verb(trainer_args)
     if verb != container.DEFAULT_VERB:
         raise UsageError(f"--nodes applies to `{container.DEFAULT_VERB}` runs only, not `{verb}`")
     job = copy.deepcopy(manifests.build_job(settings, trainer_args, name, namespace))

@@ -11,12 +11,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-from pydantic_settings import CliApp, SettingsError
-
-from trainer.contract.container import SETTINGS_ENV_PREFIX
 from trainer.contract.exit_codes import DESCRIPTIONS, ExitCode
 from trainer.errors import TrainerError
+from trainer.settings.parse import InvalidSettings, parse
 from trainer.settings.train import TrainSettings
 from trainer.settings.verbs import EvaluateSettings, ExportSettings, PredictSettings
 
@@ -87,20 +84,6 @@ def _usage() -> str:
     )
 
 
-def _validation_message(error: ValidationError) -> str:
-    parts = []
-    for item in error.errors():
-        field = str(item["loc"][0]) if item["loc"] else ""
-        flag = f"--{field.replace('_', '-')} ({SETTINGS_ENV_PREFIX}{field.upper()})" if field else "settings"
-        if item["type"] == "missing":
-            parts.append(f"{flag} is required")
-        else:
-            given = item.get("input")
-            shown = f" (got {given!r})" if given is not None and not isinstance(given, dict) else ""
-            parts.append(f"{flag}: {item['msg'].removeprefix('Value error, ')}{shown}")
-    return "; ".join(parts)
-
-
 def _prepare_environment() -> None:
     """Keras 2 for transformers' TF classes, and quiet C++ logs; set only if the user has not chosen."""
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
@@ -139,13 +122,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     verb, rest = args[0], args[1:]
     if verb not in VERBS:
         return _fail(f"unknown verb '{verb}'; choose one of: {', '.join(VERBS)}", ExitCode.USAGE)
-    settings_type, handler, _summary = VERBS[verb]
+    handler = VERBS[verb][1]
     try:
-        settings = CliApp.run(settings_type, cli_args=rest)
-    except ValidationError as e:
-        return _fail(_validation_message(e), ExitCode.USAGE)
-    except SettingsError as e:
-        return _fail(str(e).splitlines()[0], ExitCode.USAGE)
+        settings = parse(verb, rest)
+    except InvalidSettings as e:
+        return _fail(str(e), ExitCode.USAGE)
     _prepare_environment()
     _configure_logging()
     try:

@@ -56,11 +56,13 @@ def test_repeatable_flags_and_json_env(monkeypatch: pytest.MonkeyPatch) -> None:
         {
             "image": "i",
             "tolerations": ["nvidia.com/gpu:NoSchedule", "team=ml:NoExecute", "spot"],
-            "labels": ["team=ml", "cost=gpu=1"],
+            "labels": ["team=ml"],
+            "annotations": ["cost=gpu=1"],
         },
     )
     assert settings.node_selector == {"gpu": "a100"}
-    assert settings.labels == {"team": "ml", "cost": "gpu=1"}
+    assert settings.labels == {"team": "ml"}
+    assert settings.annotations == {"cost": "gpu=1"}
     assert [t.model_dump(exclude_none=True) for t in settings.tolerations] == [
         {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
         {"key": "team", "operator": "Equal", "value": "ml", "effect": "NoExecute"},
