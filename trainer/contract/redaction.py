@@ -19,6 +19,9 @@ SECRET_WORDS = frozenset(
 )
 """A name segment that alone marks a secret: `HF_TOKEN`, `DB_PASSWORD`, `AWS_SECRET_ACCESS_KEY`."""
 
+SECRET_ENDINGS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "APIKEY")
+"""A segment ending so marks a secret too: `PGPASSWORD`, `GHTOKEN` (but not `TOKENIZERS`)."""
+
 SECRET_PAIRS = frozenset({("API", "KEY"), ("ACCESS", "KEY"), ("PRIVATE", "KEY"), ("AUTH", "KEY")})
 """Adjacent segments that mark a secret: `WANDB_API_KEY`, `AWS_ACCESS_KEY_ID`, `SSH_PRIVATE_KEY`."""
 
@@ -37,7 +40,7 @@ def looks_like_secret(name: str) -> bool:
     segments = [s for s in re.split(r"[^A-Z0-9]+", name.upper()) if s]
     if not segments or segments[-1] in REFERENCE_SUFFIXES:
         return False
-    if any(segment in SECRET_WORDS for segment in segments):
+    if any(segment in SECRET_WORDS or segment.endswith(SECRET_ENDINGS) for segment in segments):
         return True
     return any(pair in SECRET_PAIRS for pair in itertools.pairwise(segments))
 

@@ -242,7 +242,7 @@ class FakeKubeApi(ControllerHelpers):
 
     def handle(self, method: str, path: str, query: dict[str, str], body: Obj | None) -> tuple[int, Any]:
         m = _PATH.match(path)
-        if not m or m["resource"] not in KINDS:
+        if not m:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         resource, ns, name, sub = m["resource"], m["ns"], m["name"], m["sub"]
         group = m["group"] or ""
@@ -254,6 +254,8 @@ class FakeKubeApi(ControllerHelpers):
             raise ApiError(
                 403, "Forbidden", forbidden_message(request, USER), {"name": name or "", "kind": resource}
             )
+        if resource not in KINDS:  # authorized first, as kube-apiserver does
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
         with self.lock:
             if sub == "log":
                 return self._log(ns, name, query)
