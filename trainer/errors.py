@@ -43,3 +43,10 @@ class RetryableError(TrainerError):
     """Infrastructure failed transiently; running the same command again may succeed."""
 
     exit_code = ExitCode.RETRYABLE
+
+
+class CredentialsExpiredError(RetryableError):
+    """Object storage answered that the (temporary) credentials have expired; a new pod may get fresh ones."""
+
+    after_renewal: bool = False
+    """Set once the operation failed again with freshly resolved credentials."""

@@ -35,6 +35,7 @@ from trainer.errors import DataError, NotFoundError, TrainerError, UsageError
 from trainer.storage.client import TRANSFER_CONCURRENCY, default_transfer_config, make_client
 from trainer.storage.failures import translate
 from trainer.storage.localfs import COPY_BUFFER_BYTES, delete_local, walk_files, write_atomic, write_chunks
+from trainer.storage.renewal import retry_once_renewed
 from trainer.storage.uri import S3_SCHEME, Location
 
 if TYPE_CHECKING:
@@ -94,6 +95,7 @@ class Storage:
         workers: int = TRANSFER_CONCURRENCY,
     ) -> None:
         self._client = client
+        self._owns_client = client is None
         self._client_lock = threading.Lock()
         self._transfer_config = transfer_config or default_transfer_config()
         self._workers = workers
@@ -104,6 +106,14 @@ class Storage:
             if self._client is None:
                 self._client = make_client()
             return self._client
+
+    def renew_client(self) -> bool:
+        """Forget a client built here, so the next call builds one that resolves the credentials afresh."""
+        with self._client_lock:
+            if not self._owns_client:
+                return False
+            self._client = None
+            return True
 
     @property
     def endpoint(self) -> str | None:
@@ -120,6 +130,7 @@ class Storage:
 
     # Listing and small objects
 
+    @retry_once_renewed
     def list(self, loc: Location) -> list[ObjectInfo]:
         """The object (or file) at `loc`, else every object under the prefix (directory) `loc`, sorted."""
         with self._translated(loc):
@@ -166,6 +177,7 @@ class Storage:
             raise NotFoundError(f"directory {path} contains no files: check the path")
         return infos
 
+    @retry_once_renewed
     def read_bytes(self, loc: Location) -> bytes:
         """The whole content of a small object or file (markers, JSON metadata)."""
         with self._translated(loc):
@@ -173,6 +185,7 @@ class Storage:
                 return loc.path.read_bytes()
             return self.client.get_object(Bucket=loc.bucket, Key=loc.key)["Body"].read()
 
+    @retry_once_renewed
     def write_bytes(self, loc: Location, data: bytes) -> None:
         with self._translated(loc):
             if loc.is_s3:
@@ -180,6 +193,7 @@ class Storage:
             else:
                 write_atomic(loc.path, lambda out: out.write(data))
 
+    @retry_once_renewed
     def exists(self, loc: Location) -> bool:
         """Whether the object, file, directory or (for a bucket root) bucket exists."""
         if not loc.is_s3:
@@ -196,6 +210,7 @@ class Storage:
                 raise
         return True
 
+    @retry_once_renewed
     def delete_prefix(self, loc: Location) -> int:
         """Delete the object at `loc` and everything under `loc/`; returns how many objects or files went."""
         with self._translated(loc):
@@ -220,6 +235,7 @@ class Storage:
 
     # Transfers
 
+    @retry_once_renewed
     def download(
         self, loc: Location, dest_dir: Path, *, copy_local: bool = False
     ) -> builtins.list[tuple[ObjectInfo, Path]]:
@@ -263,9 +279,11 @@ class Storage:
             self._copy_all([(info.location.path, dest) for info, dest in pairs])
         return pairs
 
+    @retry_once_renewed
     def upload_file(self, path: Path, loc: Location) -> None:
         self._put_files([(path, loc)])
 
+    @retry_once_renewed
     def upload_tree(
         self, src_dir: Path, loc: Location, *, exclude: Collection[str] = ()
     ) -> builtins.list[Location]:
@@ -288,6 +306,7 @@ class Storage:
         self._put_files(pairs)
         return [target for _, target in pairs]
 
+    @retry_once_renewed
     def publish(
         self, src_dir: Path, loc: Location, marker: str = "_SUCCESS", marker_body: bytes = b""
     ) -> builtins.list[Location]:

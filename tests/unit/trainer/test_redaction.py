@@ -28,8 +28,13 @@ def test_secret_names_are_judged_by_segments(name: str, secret: bool) -> None:
 
 
 def test_url_credentials_are_masked_wherever_they_appear() -> None:
-    text = "cannot reach http://minio:minio123@10.0.0.5:9000/bucket (and s3+https://AKIA@h) nor https://host/x"
-    assert redact(text) == "cannot reach http://***@10.0.0.5:9000/bucket (and s3+https://***@h) nor https://host/x"
+    text = (
+        "cannot reach http://minio:minio123@10.0.0.5:9000/bucket (and s3+https://AKIA@h) nor https://host/x"
+    )
+    assert (
+        redact(text)
+        == "cannot reach http://***@10.0.0.5:9000/bucket (and s3+https://***@h) nor https://host/x"
+    )
     assert has_url_credentials("http://u:p@h:1") and has_url_credentials("https://u@h")
     assert not has_url_credentials("http://h:9000/a@b") and not has_url_credentials("minio:9000")
 
