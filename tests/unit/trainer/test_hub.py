@@ -25,7 +25,7 @@ def online(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 def _serve(status: int, headers: dict[str, str]) -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):
-        def do_HEAD(self) -> None:  # noqa: N802 - BaseHTTPRequestHandler's name
+        def do_HEAD(self) -> None:
             self.send_response(status)
             for key, value in headers.items():
                 self.send_header(key, value)
