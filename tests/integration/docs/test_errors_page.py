@@ -1,5 +1,6 @@
 """docs/errors.md lists every bad input tried on both CLIs with its exit code and line; each row is run here."""
 
+import shlex
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ ROWS = parse_rows((ROOT / "docs" / "errors.md").read_text())
 def test_the_page_lists_enough_bad_inputs_of_both_clis() -> None:
     assert len(ROWS) >= 30
     assert [r.number for r in ROWS] == list(range(1, len(ROWS) + 1))
-    programs = {next(word for word in row.command.split() if "=" not in word) for row in ROWS}
+    programs = {next(word for word in shlex.split(row.command) if "=" not in word) for row in ROWS}
     assert programs == {"launcher", "trainer"}
 
 
