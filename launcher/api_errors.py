@@ -49,7 +49,13 @@ def _from_status(e: ApiException, action: str, what: str, namespace: str | None)
             return NotFoundError(f"namespace {namespace} does not exist (pass --namespace)")
         return NotFoundError(f"{what} not found {where}")
     if e.status == 409:
-        return AlreadyExistsError(f"{what} already exists {where}; pass --replace or another --name")
+        # --replace frees a Job's names (and what it owned); anything else of that name is not the launcher's.
+        if what.startswith("job "):
+            return AlreadyExistsError(f"{what} already exists {where}; pass --replace or another --name")
+        return AlreadyExistsError(
+            f"{what} already exists {where} and is not this run's: delete it "
+            f"(kubectl delete {what.replace(' ', '/', 1)} -n {namespace}) or pass another --name"
+        )
     if e.status == 422:
         return RejectedError(f"the API server rejected {what}: {text}")
     return LauncherError(f"cannot {action}: {text}")

@@ -139,8 +139,9 @@ def test_a_taken_service_name_rolls_back_the_job(launcher: Launcher, api: FakeKu
     result = launcher(*MULTI, *TRAINER_ARGS)
     assert result.code == 6
     assert result.error_line == (
-        "launcher: error: service reviews-42 already exists in namespace ml; pass --replace or another --name; "
-        "rolled back: deleted networkpolicy reviews-42, job reviews-42"
+        "launcher: error: service reviews-42 already exists in namespace ml and is not this run's: delete it "
+        "(kubectl delete service/reviews-42 -n ml) or pass another --name; rolled back: deleted networkpolicy "
+        "reviews-42, job reviews-42"
     )
     assert set(_run_objects(api)) == {"service"}
 
