@@ -43,3 +43,7 @@ class RetryableError(TrainerError):
     """Infrastructure failed transiently; running the same command again may succeed."""
 
     exit_code = ExitCode.RETRYABLE
+
+
+class PreemptedError(RetryableError):
+    """SIGTERM: the state is checkpointed; the same command resumes."""
