@@ -45,6 +45,10 @@ class RetryableError(TrainerError):
     exit_code = ExitCode.RETRYABLE
 
 
+class PreemptedError(RetryableError):
+    """SIGTERM: the state is checkpointed; the same command resumes."""
+
+
 class CredentialsExpiredError(RetryableError):
     """Object storage answered that the (temporary) credentials have expired; a new pod may get fresh ones."""
 

@@ -1,34 +1,29 @@
 """Build tf.data pipelines from tokenized rows: shuffle, length grouping, per-batch padding, sharding, prefetch.
 
 Pure: takes arrays, returns a `tf.data.Dataset` or an order of rows; no network, and files only as the
-memory-mapped token arrays it is handed. Rows are padded only to the longest row of their batch (rounded up to a
-multiple of 8 for tensor cores), not to the longest row of the data set, which is where most of the naive recipe's
-compute goes. Grouping rows of similar length into batches cuts the padding further; it is done so batches stay
-random (see `epoch_order`), which is what keeps accuracy. Only per-row columns (offset, length, label: 20 bytes a
-row) are ever copied into the pipeline; the token ids are either one in-memory tensor or read per batch.
+memory-mapped token arrays it is handed. Rows are padded only to the longest row of their batch (rounded up to the
+plan's multiple: 8 on GPUs, for tensor cores), not to the longest row of the data set, which is where most of the
+naive recipe's compute goes. Grouping rows of similar length into batches cuts the padding further; it is done so
+batches stay random (see `epoch_order`), which is what keeps accuracy. Only per-row columns (offset, length, label:
+20 bytes a row) are ever copied into the pipeline; the token ids are either one in-memory tensor or read per batch.
 """
 
-import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import tensorflow as tf
 
 from trainer.data.tokens import Encoded
+from trainer.distribute.plan import PAD_TO_MULTIPLE_OF, RunPlan, steps_per_epoch
 
 Batch = tuple[dict[str, tf.Tensor], tf.Tensor]
 RowsToBatch = Callable[[tf.Tensor, tf.Tensor, tf.Tensor], Batch]
 """(row offsets, lengths, labels) of one batch -> its features (ids padded to the longest row, lengths) and labels."""
 
-PAD_TO_MULTIPLE_OF = 8
-"""Tensor cores want sequence dimensions in multiples of 8 (NVIDIA's mixed-precision guide): the GPU default."""
-
 LENGTH_GROUP_BATCHES = 16
 """Group by length within windows of this many batches of shuffled rows. Hugging Face's LengthGroupedSampler uses
 50; a smaller window keeps batches more varied, and on SST-2 it computed only 5% more padded tokens than 50 (18.1
 against 17.2 per row at batch 32; random batches: 43.5)."""
-
-MIN_BUCKET_LENGTH = 16
 
 PREFETCH_BATCHES = 2
 MAP_PARALLELISM = 2
@@ -36,21 +31,6 @@ MAP_PARALLELISM = 2
 8-9 s with every thread idle (usually between epochs); with these fixed values, none of the runs since did
 (benchmarks/README.md, "Idle stalls"). A batch takes well under a millisecond to build (over 2,500 batches/s
 either way), so there is nothing for the tuner to win: two batches ahead and two in flight keep any step fed."""
-
-
-def pad_multiple(requested: int | None, *, gpus: bool) -> int:
-    """The batch-length multiple: as requested, else 8 on GPUs and 1 on CPUs (no tensor cores to feed; on SST-2
-    rounding to 8 computed 21% more tokens and trained 18% slower on a 2-core CPU: benchmarks/README.md)."""
-    if requested is not None:
-        return requested
-    return PAD_TO_MULTIPLE_OF if gpus else 1
-
-
-def steps_per_epoch(num_rows: int, global_batch_size: int, *, drop_remainder: bool) -> int:
-    """Optimizer steps one pass over `num_rows` takes at this global batch size."""
-    if drop_remainder:
-        return num_rows // global_batch_size
-    return math.ceil(num_rows / global_batch_size)
 
 
 def epoch_order(
@@ -97,18 +77,6 @@ def length_sorted(lengths: np.ndarray) -> np.ndarray:
     return np.argsort(lengths, kind="stable")
 
 
-def bucket_lengths(max_length: int, pad_to_multiple_of: int = PAD_TO_MULTIPLE_OF) -> list[int]:
-    """The few lengths batches are padded to under XLA (which compiles once per shape): 16, 32, 64, ... and
-    --max-length itself (rounded up to the multiple), so a run compiles at most about log2(max_length/8) shapes."""
-    top = -(-max_length // pad_to_multiple_of) * pad_to_multiple_of
-    buckets = []
-    length = MIN_BUCKET_LENGTH
-    while length < top:
-        buckets.append(length)
-        length *= 2
-    return [*buckets, top]
-
-
 def build_dataset(
     encoded: Encoded,
     *,
@@ -117,7 +85,7 @@ def build_dataset(
     drop_remainder: bool = False,
     pad_token_id: int = 0,
     pad_to_multiple_of: int = PAD_TO_MULTIPLE_OF,
-    buckets: list[int] | None = None,
+    buckets: Sequence[int] | None = None,
     shard_policy: tf.data.experimental.AutoShardPolicy = tf.data.experimental.AutoShardPolicy.OFF,
     in_memory: bool = True,
 ) -> tf.data.Dataset:
@@ -128,7 +96,7 @@ def build_dataset(
     (XLA), to the smallest bucket length that holds it. `shard_policy` is set explicitly: OFF when one worker
     feeds all its replicas (MirroredStrategy splits each global batch), DATA or FILE for several workers.
     `in_memory` False reads each batch's rows from the (memory-mapped) token arrays instead of copying all of
-    them into a TensorFlow tensor: for data larger than memory (`host.keep_in_memory`).
+    them into a TensorFlow tensor: for data larger than memory (`plan.keep_in_memory`).
     """
     rows = order if order is not None else np.arange(len(encoded))
     columns = (encoded.offsets[rows], encoded.lengths[rows], encoded.labels[rows].astype(np.int32))
@@ -144,6 +112,29 @@ def build_dataset(
     options.deterministic = True
     options.autotune.enabled = False
     return ds.with_options(options).prefetch(PREFETCH_BATCHES)
+
+
+def planned_dataset(
+    encoded: Encoded,
+    plan: RunPlan,
+    *,
+    order: np.ndarray,
+    shard_policy: tf.data.experimental.AutoShardPolicy,
+    drop_remainder: bool = False,
+) -> tf.data.Dataset:
+    """`build_dataset` with the plan's global batch, pad id, padding multiple, XLA buckets and in-memory choice:
+    training and inference batch the same way."""
+    return build_dataset(
+        encoded,
+        global_batch_size=plan.global_batch,
+        order=order,
+        drop_remainder=drop_remainder,
+        pad_token_id=plan.pad_token_id,
+        pad_to_multiple_of=plan.pad_to_multiple_of,
+        buckets=plan.buckets,
+        shard_policy=shard_policy,
+        in_memory=plan.in_memory,
+    )
 
 
 def _gather_in_graph(encoded: Encoded, pad_token_id: int) -> RowsToBatch:
@@ -196,7 +187,7 @@ def _read_mapped(encoded: Encoded, pad_token_id: int) -> RowsToBatch:
     return batch
 
 
-def _finish_batch(pad_token_id: int, multiple: int, buckets: list[int] | None):
+def _finish_batch(pad_token_id: int, multiple: int, buckets: Sequence[int] | None):
     bucket_table = tf.constant(buckets or [0], tf.int32)
 
     def finish(features: dict[str, tf.Tensor], labels: tf.Tensor) -> tuple[dict[str, tf.Tensor], tf.Tensor]:

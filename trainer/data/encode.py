@@ -6,9 +6,12 @@ time however large the data set is.
 """
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
+import pyarrow as pa
 
 from trainer.data import tables
 from trainer.data.tokens import TOKENIZE_CHUNK, Encoded, Tokenizer, TokenWriter, ids_dtype, tokenize
@@ -18,36 +21,49 @@ LabelEncoder = Callable[[Sequence[str], str], np.ndarray]
 """Label names of one chunk (and where they come from, for messages) to label ids; raises DataError on strangers."""
 
 
+class TableColumns(Protocol):
+    """The data options train and evaluate share."""
+
+    text_column: list[str]
+    label_column: str
+    data_format: str
+
+
+@dataclass(frozen=True)
+class Tokenizing:
+    """How labelled rows become token ids: their columns, the tokenizer and the length it truncates to, and how
+    label names become ids (`source` names the data in messages)."""
+
+    columns: TableColumns
+    tokenizer: Tokenizer
+    max_length: int
+    encode_labels: LabelEncoder
+    source: str
+
+
 def encode_files(
     files: Sequence[tuple[str, Path]],
-    *,
-    text_columns: Sequence[str],
-    label_column: str | None,
-    data_format: str,
-    tokenizer: Tokenizer,
-    max_length: int,
-    encode_labels: LabelEncoder | None,
+    how: Tokenizing,
     store: Path,
-    source: str,
+    *,
     chunk_rows: int = TOKENIZE_CHUNK,
     delete_read: bool = False,
     limit: int | None = None,
 ) -> Encoded:
     """Read, label and tokenize shards (`(uri, local path)` pairs, in order) into token files under `store`.
 
-    Missing text becomes ""; a missing label is a DataError naming the file and row. Without a label column
-    (`encode_labels` None) every label id is 0. With `delete_read` (downloaded copies) each shard is deleted
-    once tokenized, so scratch disk does not hold the raw data and its tokens in full at once. `limit` stops
-    after that many rows (quick runs on large data read only what they use).
+    Missing text becomes ""; a missing label is a DataError naming the file and row. With `delete_read`
+    (downloaded copies) each shard is deleted once tokenized, so scratch disk does not hold the raw data and its
+    tokens in full at once. `limit` stops after that many rows (quick runs on large data read only what they use).
     """
     if not files:
         raise DataError("no data files found")
-    fmt = tables.one_format([path for _, path in files], data_format)
+    text_columns = how.columns.text_column
+    fmt = tables.one_format([path for _, path in files], how.columns.data_format)
     columns = {c: "--text-column" for c in text_columns}
-    if label_column:
-        columns[label_column] = "--label-column"
+    columns[how.columns.label_column] = "--label-column"
     writer = TokenWriter(store)
-    dtype = ids_dtype(len(tokenizer))  # type: ignore[arg-type]
+    dtype = ids_dtype(len(how.tokenizer))  # type: ignore[arg-type]
     for uri, path in files:
         if limit is not None and writer.rows >= limit:
             break
@@ -58,26 +74,25 @@ def encode_files(
                     break
                 table = table.slice(0, limit - writer.rows)
             texts = [tables.as_strings(table.column(c), c, fill="") for c in text_columns]
-            if label_column and encode_labels is not None:
-                names = tables.as_strings(table.column(label_column), label_column, fill=None)
-                missing = [i for i, name in enumerate(names) if name is None or name == ""]
-                if missing:
-                    more = (
-                        f" (and {len(missing) - 1} more by row {row + len(names)})"
-                        if len(missing) > 1
-                        else ""
-                    )
-                    raise DataError(
-                        f"{uri}: data row {row + missing[0] + 1} has no value in label column '{label_column}'"
-                        f"{more}; fill or drop such rows"
-                    )
-                label_ids = encode_labels(names, source)
-            else:
-                label_ids = np.zeros(table.num_rows, np.int32)
-            writer.append(tokenize(texts, label_ids, tokenizer, max_length, dtype=dtype))
+            label_ids = _label_ids(table, how, uri, row)
+            writer.append(tokenize(texts, label_ids, how.tokenizer, how.max_length, dtype=dtype))
             row += table.num_rows
         if delete_read:
             path.unlink(missing_ok=True)
     if not writer.rows:
         raise DataError(f"{files[0][0]}{' and other shards' if len(files) > 1 else ''} has no data rows")
     return writer.finish()
+
+
+def _label_ids(table: pa.Table, how: Tokenizing, uri: str, row: int) -> np.ndarray:
+    """The chunk's label ids; `row` is how many rows of the file came before it (for the message)."""
+    column = how.columns.label_column
+    names = tables.as_strings(table.column(column), column, fill=None)
+    missing = [i for i, name in enumerate(names) if name is None or name == ""]
+    if missing:
+        more = f" (and {len(missing) - 1} more by row {row + len(names)})" if len(missing) > 1 else ""
+        raise DataError(
+            f"{uri}: data row {row + missing[0] + 1} has no value in label column '{column}'{more}; "
+            "fill or drop such rows"
+        )
+    return how.encode_labels(names, how.source)

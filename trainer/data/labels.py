@@ -4,8 +4,9 @@ evaluation split. Everything works on per-row label ids and plain values: no Ten
 
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -13,6 +14,15 @@ from trainer.data.tokens import Encoded
 from trainer.errors import DataError
 
 log = logging.getLogger(__name__)
+
+KnownAs = Literal["training", "model"]
+UNKNOWN_LABELS: dict[KnownAs, str] = {
+    "training": "{source} has {count} label(s) not in the training labels {names}: {shown}; fix the data or pass "
+    "the full set with --labels",
+    "model": "{source} has {count} label(s) the model was not trained on: {shown}; the model's labels are "
+    "{names}: fix --label-column or the data",
+}
+"""What an unknown label is reported as: outside the labels being trained, or unknown to a trained model."""
 
 
 @dataclass(frozen=True)
@@ -32,17 +42,23 @@ class LabelMap:
     def __len__(self) -> int:
         return len(self.names)
 
-    def encode(self, labels: Sequence[str], *, source: str) -> np.ndarray:
-        """Label names to ids; a label outside the map is a DataError naming a few of the strangers."""
+    def encode(self, labels: Sequence[str], *, source: str, known_as: KnownAs = "training") -> np.ndarray:
+        """Label names to ids; a label outside the map is a DataError naming the source, a few of the strangers
+        and the labels there are (`known_as`: the map is the training labels, or a trained model's)."""
         mapping = self.label2id
         unknown = sorted({label for label in labels if label not in mapping})
         if unknown:
             shown = ", ".join(repr(u) for u in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
             raise DataError(
-                f"{source} has {len(unknown)} label(s) not in the training labels {list(self.names)}: {shown}; "
-                "fix the data or pass the full set with --labels"
+                UNKNOWN_LABELS[known_as].format(
+                    source=source, count=len(unknown), shown=shown, names=list(self.names)
+                )
             )
         return np.fromiter((mapping[label] for label in labels), dtype=np.int32, count=len(labels))
+
+    def encoder(self, known_as: KnownAs = "training") -> Callable[[Sequence[str], str], np.ndarray]:
+        """`encode` as the label encoder the data readers call with (names, source)."""
+        return lambda labels, source: self.encode(labels, source=source, known_as=known_as)
 
 
 class LabelCollector:

@@ -162,3 +162,12 @@ def as_strings(column: pa.ChunkedArray | pa.Array, name: str, *, fill: str | Non
                 "strings or numbers"
             )
     return out
+
+
+def string_chunks(
+    path: Path, fmt: str, columns: Mapping[str, str], uri: str, chunk_rows: int, text: set[str]
+) -> Iterator[dict[str, list[str]]]:
+    """The file's `columns` (name -> flag) as strings (missing values ""), `chunk_rows` rows at a time; only the
+    `text` columns are parsed as strings (a kept JSON column of numbers keeps them, printed as written)."""
+    for table in read_chunks(path, fmt, columns, uri, chunk_rows, text=text):
+        yield {c: as_strings(table.column(c), c, fill="") for c in columns}

@@ -1,2 +1,3 @@
-"""Distribution: who the workers are (TF_CONFIG), how they meet, which strategy runs, and the run's resolved plan
-(replicas, global batch, steps)."""
+"""Distribution: who the workers are (TF_CONFIG), how they meet, which strategy runs and this process's place in
+it, the container's memory limit, and the run's plan: every number resolved once (replicas, global batch, steps
+per epoch, padding, XLA buckets, in-memory choice, max length)."""

@@ -27,6 +27,14 @@ TRAINING_TASK_TYPES = ("chief", "worker")
 """Task types that hold replicas under MultiWorkerMirroredStrategy; `ps` and `evaluator` are not ours."""
 
 
+def is_chief_task(cluster: Mapping[str, Sequence[str]], task_type: str, task_index: int) -> bool:
+    """Whether this task publishes: the chief task if the cluster has one, else worker 0 (TensorFlow's rule,
+    multi_worker_util.is_chief)."""
+    if "chief" in cluster:
+        return task_type == "chief"
+    return task_type == "worker" and task_index == 0
+
+
 @dataclass(frozen=True)
 class ClusterSpec:
     """The workers of a run in index order (chief first when there is one) and this process's task."""
@@ -57,10 +65,7 @@ class ClusterSpec:
 
     @property
     def is_chief(self) -> bool:
-        """The chief task if the cluster has one, else worker 0 (TensorFlow's rule, multi_worker_util.is_chief)."""
-        if "chief" in self.cluster:
-            return self.task_type == "chief"
-        return self.task_type == "worker" and self.task_index == 0
+        return is_chief_task(self.cluster, self.task_type, self.task_index)
 
     @property
     def peers(self) -> tuple[str, ...]:

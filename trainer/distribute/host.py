@@ -1,4 +1,5 @@
-"""What the container may use: its memory limit (the cgroup's, else the machine's), and what fits in it."""
+"""What the container may use: its memory limit (the cgroup's, else the machine's). What fits in it is the
+plan's choice (`plan.keep_in_memory`)."""
 
 import contextlib
 import os
@@ -25,16 +26,3 @@ def memory_limit_bytes(cgroup_root: Path = CGROUP_ROOT) -> int | None:
     with contextlib.suppress(OSError, ValueError, AttributeError):
         limits.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
     return min(limits) if limits else None
-
-
-IN_MEMORY_SHARE = 4
-"""By default token ids are held in memory when they take at most 1/4 of the memory limit: the rest is for the
-model, optimizer state, TensorFlow's copy of the ids and the input pipeline's buffers."""
-
-
-def keep_in_memory(requested: bool | None, token_bytes: int, memory_limit: int | None) -> bool:
-    """--keep-in-memory when given, else whether `token_bytes` of ids fit the memory limit's share (in memory
-    when the limit is unknown)."""
-    if requested is not None:
-        return requested
-    return memory_limit is None or token_bytes * IN_MEMORY_SHARE <= memory_limit

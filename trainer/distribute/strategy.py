@@ -1,9 +1,9 @@
-"""Choose the distribution strategy and do the batch arithmetic in one place.
+"""Choose the distribution strategy, and the facts about this process within it (workers, chief, sharding).
 
 `configure_devices` must run before TensorFlow initializes its devices, so the CLI calls it first thing; the rest of
-the trainer only sees the strategy it is given.
+the trainer only sees the strategy it is given. The batch arithmetic is the run's plan (`distribute.plan`).
 
-Multi-node (a `cluster_spec.ClusterSpec` with more than one worker): `make_strategy` returns TensorFlow's
+Multi-node (a `cluster.ClusterSpec` with more than one worker): `make_strategy` returns TensorFlow's
 `MultiWorkerMirroredStrategy` (NCCL collectives between GPUs, RING over gRPC on CPU). Measured with TF 2.21:
 
 - it must be created before any other TensorFlow op runs in the process, or it raises "Collective ops must be
@@ -32,16 +32,12 @@ from typing import Literal
 
 import tensorflow as tf
 
-from trainer.distribute.cluster import TF_CONFIG_ENV, ClusterSpec
+from trainer.distribute.cluster import TF_CONFIG_ENV, ClusterSpec, is_chief_task
 from trainer.distribute.rendezvous import unreachable, wait_for_peers
 from trainer.errors import RetryableError
+from trainer.settings.train import DEFAULT_PEER_TIMEOUT_SECONDS
 
 log = logging.getLogger(__name__)
-
-DEFAULT_PEER_TIMEOUT_SECONDS = 600.0
-"""How long a worker waits for all its peers to start before giving up with the retryable exit code (a pod may
-need minutes to be scheduled and pull the image)."""
-
 
 ShardMode = Literal["FILE", "DATA", "OFF"]
 
@@ -82,11 +78,6 @@ def make_strategy(
 
 def has_gpus() -> bool:
     return bool(tf.config.list_logical_devices("GPU"))
-
-
-def global_batch_size(per_replica_batch_size: int, replicas: int) -> int:
-    """Examples per optimizer step: each replica takes `per_replica_batch_size` of every global batch."""
-    return per_replica_batch_size * max(1, replicas)
 
 
 def describe(strategy: tf.distribute.Strategy) -> dict[str, object]:
@@ -137,15 +128,12 @@ def worker_index(strategy: tf.distribute.Strategy) -> int:
 
 
 def is_chief(strategy: tf.distribute.Strategy | None = None) -> bool:
-    """Whether this process publishes: always on one worker; the chief task, else worker 0, on several."""
+    """Whether this process publishes: always on one worker; on several, `cluster.is_chief_task`."""
     strategy = strategy or tf.distribute.get_strategy()
     if num_workers(strategy) == 1:
         return True
     resolver = strategy.cluster_resolver
-    spec = resolver.cluster_spec().as_dict()
-    if "chief" in spec:
-        return resolver.task_type == "chief"
-    return resolver.task_type == "worker" and resolver.task_id == 0
+    return is_chief_task(resolver.cluster_spec().as_dict(), resolver.task_type, resolver.task_id)
 
 
 def _communication(strategy: tf.distribute.Strategy) -> str:

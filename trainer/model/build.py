@@ -1,4 +1,5 @@
-"""Build the classifier (pretrained body + new head) and compile it with a loss that matches its outputs.
+"""Build the classifier (pretrained body + new head) and compile it with a loss that matches its outputs; load a
+trained one.
 
 Hugging Face's TF sequence classifiers return logits, not probabilities, so the loss is built with
 `from_logits=True`; compiling it the other way trains silently worse (transformers #2680, #3389). Under mixed
@@ -9,14 +10,16 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import tensorflow as tf
 import tf_keras as keras
 from transformers import TFAutoModelForSequenceClassification, TFPreTrainedModel
 
 from trainer.data.labels import LabelMap
+from trainer.distribute.plan import RunPlan
 from trainer.model.optimizers import build_optimizer
-from trainer.settings.train import LrSchedulerType, Optim
+from trainer.settings.train import LrSchedulerType, Optim, TrainSettings
 
 log = logging.getLogger(__name__)
 
@@ -98,3 +101,33 @@ def compile_classifier(
     # transformers' AdamWeightDecay is a legacy (OptimizerV2) optimizer: `_create_all_weights` is its build.
     inner = getattr(model.optimizer, "inner_optimizer", model.optimizer)
     inner._create_all_weights(model.trainable_variables)
+
+
+def build_and_compile(
+    model_path: Path | str,
+    labels: LabelMap,
+    settings: TrainSettings,
+    plan: RunPlan,
+    strategy: tf.distribute.Strategy,
+) -> TFPreTrainedModel:
+    """The seeded classifier for `labels`, built and compiled under `strategy`, its schedule spanning the run."""
+    tf.keras.utils.set_random_seed(settings.seed)
+    with strategy.scope():
+        model = build_classifier(model_path, labels, settings.mixed_precision)
+        compile_classifier(
+            model,
+            learning_rate=settings.learning_rate,
+            total_steps=plan.steps_per_epoch * settings.epochs,
+            warmup_ratio=settings.warmup_ratio,
+            weight_decay=settings.weight_decay,
+            optim=settings.optim,
+            lr_scheduler_type=settings.lr_scheduler_type,
+            jit_compile=settings.jit_compile,
+            steps_per_execution=settings.steps_per_execution,
+        )
+    return model
+
+
+def load_classifier(path: Path) -> Any:
+    """The trained TF classifier; call inside `strategy.scope()` to mirror it."""
+    return TFAutoModelForSequenceClassification.from_pretrained(str(path))

@@ -39,6 +39,15 @@ def _pyplot() -> Any:
     return plt
 
 
+def _save(plt: Any, fig: Any, path: Path) -> Path:
+    """Lay the figure out, write it as a PNG at `path` and free it."""
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png")
+    plt.close(fig)
+    return path
+
+
 def _short(name: str) -> str:
     return name if len(name) <= _MAX_TICK_LABEL else name[: _MAX_TICK_LABEL - 1] + "…"
 
@@ -67,11 +76,7 @@ def plot_training_curves(history_rows: Sequence[Mapping[str, float]], path: Path
         if ax.get_legend_handles_labels()[0]:
             ax.legend()
     fig.suptitle("Training curves")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png")
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_confusion_matrix(
@@ -108,11 +113,7 @@ def plot_confusion_matrix(
     total = int(counts.sum())
     accuracy = float(np.trace(counts) / total) if total else 0.0
     ax.set_title(f"{title} ({total} rows, accuracy {accuracy:.3f})")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png")
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def write_tensorboard(

@@ -1,4 +1,5 @@
-"""Where a run's wall time goes: seconds from process start to each phase's end, for metrics.json and the log.
+"""Where a run's wall time goes: seconds from process start to each phase's end, for metrics.json and the log;
+and the UTC timestamps the records carry.
 
 Process start is read from the kernel (/proc), so interpreter start-up and imports are counted; elsewhere it
 falls back to when this module was imported.
@@ -6,9 +7,14 @@ falls back to when this module was imported.
 
 import os
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 _IMPORTED_AT = time.time()
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def process_started_at() -> float:

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings
 
-from trainer.contract.container import SCRATCH_DIR, SETTINGS_ENV_PREFIX
+from trainer.contract.container import SCRATCH_DIR
+from trainer.settings.shared import output_field, overwrite_field, settings_config
 
 DataFormat = Literal["auto", "csv", "tsv", "jsonl", "parquet"]
 ProgressMode = Literal["auto", "bar", "lines"]
@@ -21,6 +22,10 @@ LrSchedulerType = Literal["linear", "constant"]
 
 MAX_POSITIONS = 512
 """BERT-family models have 512 position embeddings; longer --max-length values cannot be honoured."""
+
+DEFAULT_PEER_TIMEOUT_SECONDS = 600.0
+"""How long a worker waits for all its peers to start before giving up with the retryable exit code (a pod may
+need minutes to be scheduled and pull the image)."""
 
 
 class ModelArguments(BaseModel):
@@ -217,7 +222,7 @@ class DistributionArguments(BaseModel):
         "The launcher sets it for --nodes N.",
     )
     peer_timeout_seconds: float = Field(
-        default=600.0,
+        default=DEFAULT_PEER_TIMEOUT_SECONDS,
         gt=0,
         description="Multi-node: how long a worker waits for all the others to start before it exits with the "
         "retryable code 75, naming the ones it waited for.",
@@ -225,14 +230,8 @@ class DistributionArguments(BaseModel):
 
 
 class OutputArguments(BaseModel):
-    output: str = Field(
-        description="Where the artifacts are published: an s3:// prefix or a local folder. `_SUCCESS` is written "
-        "last."
-    )
-    overwrite: bool = Field(
-        default=False,
-        description="Train and publish again even if the output already holds a completed run (_SUCCESS).",
-    )
+    output: str = output_field("artifacts")
+    overwrite: bool = overwrite_field("Train and publish again", "a completed run")
     work_dir: Path = Field(
         default=Path(SCRATCH_DIR) / "trainer",
         description="Local scratch folder for downloads and artifacts before upload.",
@@ -257,15 +256,7 @@ class TrainSettings(
 ):
     """Fine-tune a pretrained Transformer text classifier and publish the artifacts."""
 
-    model_config = SettingsConfigDict(
-        env_prefix=SETTINGS_ENV_PREFIX,
-        cli_kebab_case=True,
-        cli_implicit_flags=True,
-        cli_prog_name="trainer train",
-        cli_hide_none_type=True,
-        protected_namespaces=(),
-        extra="ignore",
-    )
+    model_config = settings_config("trainer train")
 
     @model_validator(mode="after")
     def _labels_distinct(self) -> "TrainSettings":

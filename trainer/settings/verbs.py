@@ -8,9 +8,9 @@ work dir) reuse its field definitions and validators so the flags mean exactly t
 from pathlib import Path
 
 from pydantic import BaseModel, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings
 
-from trainer.contract.container import SETTINGS_ENV_PREFIX
+from trainer.settings.shared import output_field, overwrite_field, settings_config
 from trainer.settings.train import (
     DataArguments,
     DataFormat,
@@ -26,18 +26,6 @@ _OUTPUT = OutputArguments.model_fields
 
 DEFAULT_CHUNK_ROWS = 10_000
 """Rows predict reads, tokenizes and runs at a time: bounds memory whatever the input size."""
-
-
-def _config(prog: str) -> SettingsConfigDict:
-    return SettingsConfigDict(
-        env_prefix=SETTINGS_ENV_PREFIX,
-        cli_kebab_case=True,
-        cli_implicit_flags=True,
-        cli_prog_name=prog,
-        cli_hide_none_type=True,
-        protected_namespaces=(),
-        extra="ignore",
-    )
 
 
 class ArtifactArguments(BaseModel):
@@ -65,21 +53,15 @@ class InputArguments(BaseModel):
 
 
 class VerbOutputArguments(BaseModel):
-    output: str = Field(
-        description="Where the results are published: an s3:// prefix or a local folder. `_SUCCESS` is written "
-        "last."
-    )
-    overwrite: bool = Field(
-        default=False,
-        description="Run and publish again even if the output already holds a completed result (_SUCCESS).",
-    )
+    output: str = output_field("results")
+    overwrite: bool = overwrite_field("Run and publish again", "a completed result")
     work_dir: Path = _OUTPUT["work_dir"]
 
 
 class EvaluateSettings(VerbOutputArguments, InputArguments, ArtifactArguments, BaseSettings):
     """Measure a trained artifact on labelled data: loss, accuracy, macro F1, per-class metrics, confusion matrix."""
 
-    model_config = _config("trainer evaluate")
+    model_config = settings_config("trainer evaluate")
 
     label_column: str = _DATA["label_column"]
 
@@ -87,7 +69,7 @@ class EvaluateSettings(VerbOutputArguments, InputArguments, ArtifactArguments, B
 class PredictSettings(VerbOutputArguments, InputArguments, ArtifactArguments, BaseSettings):
     """Batch inference over a file or prefix of any size, streamed; one JSON Lines output shard per input shard."""
 
-    model_config = _config("trainer predict")
+    model_config = settings_config("trainer predict")
 
     all_probabilities: bool = Field(
         default=False, description="Also write every class's probability (`probabilities`: {label: p})."
@@ -112,6 +94,6 @@ class PredictSettings(VerbOutputArguments, InputArguments, ArtifactArguments, Ba
 class ExportSettings(VerbOutputArguments, BaseSettings):
     """Write a TensorFlow SavedModel with a serving signature, plus the tokenizer files and labels beside it."""
 
-    model_config = _config("trainer export")
+    model_config = settings_config("trainer export")
 
     model: str = ArtifactArguments.model_fields["model"]

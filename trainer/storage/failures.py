@@ -7,6 +7,8 @@ code and a one-line message that names the fix. Messages never include credentia
 from __future__ import annotations
 
 import errno
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -78,6 +80,17 @@ _CONNECTION_ERRORS = (
 )
 
 CREDENTIALS_HINT = "check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or the pod's IAM role)"
+
+
+@contextmanager
+def translated(loc: Location, endpoint: Callable[[], str | None]) -> Iterator[None]:
+    """The block's storage failures (botocore, s3transfer, OS) leave as `translate`d trainer errors about `loc`."""
+    try:
+        yield
+    except TrainerError:
+        raise
+    except (BotoCoreError, ClientError, OSError, RetriesExceededError) as e:
+        raise translate(e, loc, endpoint()) from e
 
 
 def translate(error: BaseException, loc: Location, endpoint: str | None) -> TrainerError:

@@ -9,53 +9,27 @@ from __future__ import annotations
 
 import builtins
 import fnmatch
-import shutil
 import stat
 import threading
-from collections.abc import Callable, Collection, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Collection
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from boto3.s3.transfer import TransferConfig, create_transfer_manager
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectionClosedError,
-    IncompleteReadError,
-    ReadTimeoutError,
-    ResponseStreamingError,
-)
-from s3transfer.exceptions import RetriesExceededError
-from s3transfer.subscribers import BaseSubscriber
+from boto3.s3.transfer import TransferConfig
+from botocore.exceptions import ClientError
 
-from trainer.errors import DataError, NotFoundError, TrainerError, UsageError
+from trainer.errors import DataError, NotFoundError, UsageError
 from trainer.storage.client import TRANSFER_CONCURRENCY, default_transfer_config, make_client
-from trainer.storage.failures import translate
-from trainer.storage.localfs import COPY_BUFFER_BYTES, delete_local, walk_files, write_atomic, write_chunks
+from trainer.storage.failures import translate, translated
+from trainer.storage.localfs import delete_local, walk_files, write_atomic
 from trainer.storage.renewal import retry_once_renewed
+from trainer.storage.transfers import Transfers
 from trainer.storage.uri import S3_SCHEME, Location
-
-if TYPE_CHECKING:
-    from s3transfer.futures import TransferFuture
-    from s3transfer.manager import TransferManager
 
 DELETE_BATCH_MAX_KEYS = 1000
 """DeleteObjects accepts at most 1,000 keys per request (AWS S3 API reference)."""
-
-SMALL_DOWNLOAD_ATTEMPTS = 3
-"""Reads of a small object's body that break mid-stream are retried (botocore retries only the request);
-s3transfer does the same for managed downloads."""
-
-_STREAM_ERRORS = (
-    ReadTimeoutError,
-    IncompleteReadError,
-    ResponseStreamingError,
-    ConnectionClosedError,
-    ConnectionError,
-)
 
 
 @dataclass(frozen=True)
@@ -69,22 +43,12 @@ class ObjectInfo:
     """Path relative to the listed prefix, '/'-separated; the basename when a single object was listed."""
 
 
-class _KnownSize(BaseSubscriber):
-    """Tells s3transfer the size from the listing, saving one HEAD request per downloaded object."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-
-    def on_queued(self, future: TransferFuture, **kwargs: Any) -> None:
-        future.meta.provide_transfer_size(self._size)
-
-
 class Storage:
     """Object storage and local-disk operations behind one interface.
 
-    Transfers run concurrently (`workers` requests at a time); large objects use multipart transfers;
-    downloads land under a temporary name and are renamed when complete, so a half-written file never looks
-    complete.
+    Transfers run concurrently (`workers` requests at a time; see `transfers`); large objects use multipart
+    transfers; downloads land under a temporary name and are renamed when complete, so a half-written file never
+    looks complete.
     """
 
     def __init__(
@@ -97,8 +61,9 @@ class Storage:
         self._client = client
         self._owns_client = client is None
         self._client_lock = threading.Lock()
-        self._transfer_config = transfer_config or default_transfer_config()
-        self._workers = workers
+        self._transfers = Transfers(
+            lambda: self.client, transfer_config or default_transfer_config(), workers, lambda: self.endpoint
+        )
 
     @property
     def client(self) -> Any:
@@ -119,14 +84,8 @@ class Storage:
     def endpoint(self) -> str | None:
         return self._client.meta.endpoint_url if self._client is not None else None
 
-    @contextmanager
-    def _translated(self, loc: Location) -> Iterator[None]:
-        try:
-            yield
-        except TrainerError:
-            raise
-        except (BotoCoreError, ClientError, OSError, RetriesExceededError) as e:
-            raise translate(e, loc, self.endpoint) from e
+    def _translated(self, loc: Location) -> AbstractContextManager[None]:
+        return translated(loc, lambda: self.endpoint)
 
     # Listing and small objects
 
@@ -251,37 +210,14 @@ class Storage:
             with self._translated(Location.local(parent)):
                 parent.mkdir(parents=True, exist_ok=True)
         if loc.is_s3:
-            large = [
-                (info, dest) for info, dest in pairs if info.size >= self._transfer_config.multipart_threshold
-            ]
-            self._transfer(
-                [
-                    (
-                        info.location,
-                        lambda m, info=info, dest=dest: m.download(
-                            info.location.bucket,
-                            info.location.key,
-                            str(dest),
-                            subscribers=[_KnownSize(info.size)],
-                        ),
-                    )
-                    for info, dest in large
-                ]
-            )
-            self._run_all(
-                [
-                    (info.location, lambda info=info, dest=dest: self._get_small(info.location, dest))
-                    for info, dest in pairs
-                    if info.size < self._transfer_config.multipart_threshold
-                ]
-            )
+            self._transfers.download([(info.location, info.size, dest) for info, dest in pairs])
         else:
-            self._copy_all([(info.location.path, dest) for info, dest in pairs])
+            self._transfers.copy([(info.location.path, dest) for info, dest in pairs])
         return pairs
 
     @retry_once_renewed
     def upload_file(self, path: Path, loc: Location) -> None:
-        self._put_files([(path, loc)])
+        self._transfers.put([(path, loc)])
 
     @retry_once_renewed
     def upload_tree(
@@ -303,7 +239,7 @@ class Storage:
                 if not stat.S_ISREG(path.stat().st_mode):
                     raise DataError(f"{path} is not a regular file: remove it before uploading {src_dir}")
                 pairs.append((path, loc.join(relative)))
-        self._put_files(pairs)
+        self._transfers.put(pairs)
         return [target for _, target in pairs]
 
     @retry_once_renewed
@@ -323,81 +259,6 @@ class Storage:
         uploaded = self.upload_tree(src_dir, loc, exclude=(marker,))
         self.write_bytes(marker_loc, marker_body)
         return [*uploaded, marker_loc]
-
-    def _put_files(self, pairs: Sequence[tuple[Path, Location]]) -> None:
-        threshold = self._transfer_config.multipart_threshold
-        with self._translated(pairs[0][1] if pairs else Location.local(Path.cwd())):
-            sizes = {path: path.stat().st_size for path, _ in pairs}
-        self._transfer(
-            [
-                (target, lambda m, path=path, target=target: m.upload(str(path), target.bucket, target.key))
-                for path, target in pairs
-                if target.is_s3 and sizes[path] >= threshold
-            ]
-        )
-        self._run_all(
-            [
-                (target, lambda path=path, target=target: self._put_small(path, target))
-                for path, target in pairs
-                if target.is_s3 and sizes[path] < threshold
-            ]
-        )
-        self._copy_all([(path, target.path) for path, target in pairs if not target.is_s3])
-
-    def _transfer(self, jobs: Sequence[tuple[Location, Callable[[TransferManager], Future[Any]]]]) -> None:
-        """Submit every job (a function of the transfer manager) at once; raise the first failure, if any."""
-        if not jobs:
-            return
-        with (
-            self._translated(jobs[0][0]),
-            create_transfer_manager(self.client, self._transfer_config) as manager,
-        ):
-            self._raise_first_failure([(loc, submit(manager)) for loc, submit in jobs])
-
-    def _run_all(self, jobs: Sequence[tuple[Location, Callable[[], None]]]) -> None:
-        """Run the jobs on `workers` threads; raise the first failure once every job has finished."""
-        if not jobs:
-            return
-        with ThreadPoolExecutor(max_workers=min(self._workers, len(jobs))) as pool:
-            futures = [(loc, pool.submit(job)) for loc, job in jobs]
-        self._raise_first_failure(futures)
-
-    def _raise_first_failure(self, futures: Sequence[tuple[Location, Future[Any]]]) -> None:
-        failure: tuple[Location, BaseException] | None = None
-        for loc, future in futures:
-            try:
-                future.result()
-            except Exception as e:
-                failure = failure or (loc, e)
-        if failure is not None:
-            loc, error = failure
-            raise translate(error, loc, self.endpoint) from error
-
-    def _get_small(self, loc: Location, dest: Path) -> None:
-        """One GET streamed to a temporary file: for small objects, cheaper than a managed transfer."""
-        for attempt in range(1, SMALL_DOWNLOAD_ATTEMPTS + 1):
-            try:
-                body = self.client.get_object(Bucket=loc.bucket, Key=loc.key)["Body"]
-                with body:
-                    write_atomic(
-                        dest, lambda out, body=body: write_chunks(out, body.iter_chunks(COPY_BUFFER_BYTES))
-                    )
-                return
-            except _STREAM_ERRORS:
-                if attempt == SMALL_DOWNLOAD_ATTEMPTS:
-                    raise
-
-    def _put_small(self, path: Path, loc: Location) -> None:
-        """One PUT from the open file (botocore rewinds it on retry): cheaper than a managed transfer."""
-        with path.open("rb") as body:
-            self.client.put_object(Bucket=loc.bucket, Key=loc.key, Body=body)
-
-    def _copy_all(self, pairs: Sequence[tuple[Path, Path]]) -> None:
-        def copy(src: Path, dest: Path) -> None:
-            with src.open("rb") as inp:
-                write_atomic(dest, lambda out: shutil.copyfileobj(inp, out, COPY_BUFFER_BYTES))
-
-        self._run_all([(Location.local(src), lambda s=src, d=dest: copy(s, d)) for src, dest in pairs])
 
 
 def _etag(value: str | None) -> str | None:

@@ -1,4 +1,5 @@
-"""Keras callbacks: throughput timing and log-friendly progress lines.
+"""Every Keras callback of a training run: progress lines, checkpoints and the SIGTERM stop, the per-epoch history
+and evaluation, the first-step notice (`loop.training_callbacks` puts them together).
 
 In a pod there is no TTY and Keras' progress bar turns into a wall of carriage returns in `kubectl logs`, so there
 the trainer logs one line every N steps and one per epoch instead, as `key=value` pairs a person can read and a
@@ -34,11 +35,38 @@ def crossed(previous_step: int, step: int, every: int) -> bool:
     return every > 0 and step // every > previous_step // every
 
 
-class ProgressLines(keras.callbacks.Callback):
+class _EpochSteps(keras.callbacks.Callback):
+    """Which step of its epoch a run is at, also across `fit` calls: `step_offset` is the number of steps of the
+    current epoch done before this call (a resumed epoch). Acts every `every_steps` steps."""
+
+    def __init__(self, *, steps_per_epoch: int, every_steps: int, allow_zero: bool) -> None:
+        super().__init__()
+        if every_steps < 0 or (every_steps == 0 and not allow_zero):
+            allowed = "0 or positive" if allow_zero else "positive"
+            raise ValueError(f"every_steps must be {allowed}. Received: every_steps={every_steps}")
+        self.steps_per_epoch = steps_per_epoch
+        self.every_steps = every_steps
+        self.step_offset = 0
+        self._last_step = 0
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
+        self._epoch = epoch
+        self._last_step = self.step_offset
+
+    def _advance(self, batch: int) -> tuple[int, int]:
+        """(previous step, this step) of the epoch; `batch` is the last step of the call: with steps_per_execution
+        N, Keras reports every N steps."""
+        step = self.step_offset + batch + 1
+        previous, self._last_step = self._last_step, step
+        return previous, step
+
+
+class ProgressLines(_EpochSteps):
     """One log line every `every_steps` steps and one per epoch: loss, accuracy, examples/s and ETA.
 
-    One instance serves a whole run, also when it is resumed mid-epoch: `step_offset` is the number of steps of
-    the current epoch done before this `fit` call, and the ETA is measured on the steps this process ran.
+    One instance serves a whole run, also when it is resumed mid-epoch; the ETA is measured on the steps this
+    process ran.
     """
 
     def __init__(
@@ -50,35 +78,25 @@ class ProgressLines(keras.callbacks.Callback):
         every_steps: int,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
-        super().__init__()
-        if every_steps <= 0:
-            raise ValueError(f"every_steps must be positive. Received: every_steps={every_steps}")
+        super().__init__(steps_per_epoch=steps_per_epoch, every_steps=every_steps, allow_zero=False)
         self.epochs = epochs
-        self.steps_per_epoch = steps_per_epoch
         self.global_batch_size = global_batch_size
-        self.every_steps = every_steps
-        self.step_offset = 0
         self._clock = clock
         self._train_start: float | None = None
         self._steps_run = 0
-        self._last_step = 0
         self._epoch_start = 0.0
-        self._epoch = 0
 
     def on_train_begin(self, logs: Mapping[str, float] | None = None) -> None:
         if self._train_start is None:
             self._train_start = self._clock()
 
     def on_epoch_begin(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
-        self._epoch = epoch
+        super().on_epoch_begin(epoch, logs)
         self._epoch_start = self._clock()
-        self._last_step = self.step_offset
 
     def on_train_batch_end(self, batch: int, logs: Mapping[str, float] | None = None) -> None:
-        # `batch` is the last step of the call: with steps_per_execution N, Keras reports every N steps.
-        step = self.step_offset + batch + 1
-        self._steps_run += step - self._last_step
-        previous, self._last_step = self._last_step, step
+        previous, step = self._advance(batch)
+        self._steps_run += step - previous
         if not crossed(previous, step, self.every_steps) and step != self.steps_per_epoch:
             return
         now = self._clock()
@@ -116,7 +134,7 @@ class Preempted(Exception):  # noqa: N818 - an event, not a failure: training st
         self.position = position
 
 
-class Checkpointing(keras.callbacks.Callback):
+class Checkpointing(_EpochSteps):
     """Checkpoints every `every_steps` steps and at every epoch end; stops at the next step after `stop` is set.
 
     `stop` is the preemption signal (SIGTERM): the state is saved and uploaded, then `Preempted` ends `fit`.
@@ -130,29 +148,17 @@ class Checkpointing(keras.callbacks.Callback):
         every_steps: int,
         stop: threading.Event,
     ) -> None:
-        super().__init__()
-        if every_steps < 0:
-            raise ValueError(f"every_steps must be 0 or positive. Received: every_steps={every_steps}")
+        super().__init__(steps_per_epoch=steps_per_epoch, every_steps=every_steps, allow_zero=True)
         self._save = save
-        self.steps_per_epoch = steps_per_epoch
-        self.every_steps = every_steps
         self._stop = stop
-        self.step_offset = 0
-        self._last_step = 0
-        self._epoch = 0
 
     def _position(self, epoch: int, step: int) -> Position:
         if step >= self.steps_per_epoch:
             epoch, step = epoch + 1, 0
         return Position(epoch=epoch, step=step, global_step=epoch * self.steps_per_epoch + step)
 
-    def on_epoch_begin(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
-        self._epoch = epoch
-        self._last_step = self.step_offset
-
     def on_train_batch_end(self, batch: int, logs: Mapping[str, float] | None = None) -> None:
-        step = self.step_offset + batch + 1
-        previous, self._last_step = self._last_step, step
+        previous, step = self._advance(batch)
         if self._stop.is_set():
             position = self._position(self._epoch, step)
             self._save(position, True)
@@ -162,3 +168,71 @@ class Checkpointing(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
         self._save(self._position(epoch, self.steps_per_epoch), False)
+
+
+class EpochHistory(keras.callbacks.Callback):
+    """Appends one row per finished epoch (metrics, train seconds without validation, examples/s) to `rows`."""
+
+    def __init__(
+        self,
+        rows: list[dict[str, float]],
+        global_batch_size: int,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        super().__init__()
+        self.rows = rows
+        self._global_batch = global_batch_size
+        self._clock = clock
+        self._start = self._last = 0.0
+        self._steps = 0
+
+    def on_epoch_begin(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
+        self._start = self._last = self._clock()
+        self._steps = 0
+
+    def on_train_batch_end(self, batch: int, logs: Mapping[str, float] | None = None) -> None:
+        self._last = self._clock()
+        self._steps = batch + 1  # with steps_per_execution > 1, Keras reports the last step of each execution
+
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
+        seconds = self._last - self._start
+        row: dict[str, float] = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
+        row["train_seconds"] = seconds
+        row["train_examples_per_second"] = self._steps * self._global_batch / seconds if seconds else 0.0
+        self.rows.append(row)
+
+
+class EpochEvaluation(keras.callbacks.Callback):
+    """After each epoch but `last_epoch`, adds `val_loss` and `val_accuracy` from `evaluate()` to the epoch's logs."""
+
+    def __init__(
+        self, evaluate: Callable[[], Mapping[str, float]], *, last_epoch: int, announce: bool = False
+    ) -> None:
+        super().__init__()
+        self._evaluate = evaluate
+        self._last_epoch = last_epoch
+        self._announce = announce
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        if epoch >= self._last_epoch or logs is None:
+            return
+        measured = self._evaluate()
+        logs["val_loss"] = float(measured["loss"])
+        logs["val_accuracy"] = float(measured["accuracy"])
+        if self._announce:  # the progress bar printed its epoch line before these existed
+            log.info(
+                "epoch %d val_loss=%.4f val_accuracy=%.4f", epoch + 1, logs["val_loss"], logs["val_accuracy"]
+            )
+
+
+class FirstStep(keras.callbacks.Callback):
+    """Calls `notify` once, when the first training step begins (the end of start-up)."""
+
+    def __init__(self, notify: Callable[[], None]) -> None:
+        super().__init__()
+        self._notify: Callable[[], None] | None = notify
+
+    def on_train_batch_begin(self, batch: int, logs: Mapping[str, float] | None = None) -> None:
+        if self._notify is not None:
+            notify, self._notify = self._notify, None
+            notify()

@@ -23,7 +23,10 @@ from typing import Any
 
 import tensorflow as tf
 
+from trainer.data.labels import LabelMap
+from trainer.distribute.plan import RunPlan
 from trainer.errors import NotFoundError, TrainerError, UsageError
+from trainer.settings.train import TrainSettings
 from trainer.storage import Location, Storage
 
 log = logging.getLogger(__name__)
@@ -80,6 +83,20 @@ def find_complete(storage: Storage, root: Location) -> list[str]:
     return complete
 
 
+def fingerprint_for(settings: TrainSettings, plan: RunPlan, labels: LabelMap) -> dict[str, Any]:
+    """What must not change across a resume; a checkpoint made with other values is refused (`restore_latest`).
+    The keys are stored in every checkpoint's meta.json: renaming one would refuse every earlier checkpoint."""
+    return {
+        "model": settings.model,
+        "labels": list(labels.names),
+        "global_batch_size": plan.global_batch,
+        "max_length": plan.max_length,
+        "steps_per_epoch": plan.steps_per_epoch,
+        "epochs": settings.epochs,
+        "group_by_length": settings.group_by_length,  # the batches of a resumed epoch depend on it
+    }
+
+
 class CheckpointManager:
     """Saves and restores the training state; uploads run in the background, one at a time, in order."""
 
@@ -116,6 +133,25 @@ class CheckpointManager:
         """Delete every checkpoint under the output (--restart, or after a successful publish)."""
         self.wait()
         return self._storage.delete_prefix(self._root)
+
+    def resume(self, *, restart: bool) -> Restored | None:
+        """Where training starts: the newest complete checkpoint (unless --restart: then they are discarded, by
+        the publishing worker), else None, the beginning."""
+        if restart:
+            removed = self.discard() if self._publish else 0
+            log.info("--restart: discarded %d checkpoint objects under %s", removed, self._root)
+            return None
+        restored = self.restore_latest()
+        if restored is not None:
+            position = restored.position
+            log.info(
+                "resumed from checkpoint %s: epoch %d step %d (optimizer step %d)",
+                self._root.join(restored.name),
+                position.epoch + 1,
+                position.step,
+                position.global_step,
+            )
+        return restored
 
     def restore_latest(self) -> Restored | None:
         """Load the newest complete checkpoint, if any; an incompatible one is a UsageError naming --restart."""

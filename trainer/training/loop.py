@@ -8,98 +8,92 @@ step k of epoch e builds exactly the batches the interrupted run had not reached
 import logging
 import sys
 import threading
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import tensorflow as tf
-import tf_keras as keras
 
 from trainer import pipeline
 from trainer.data.tokens import Encoded
+from trainer.distribute.plan import RunPlan
 from trainer.distribute.strategy import LOST_PEER_ERRORS, input_shard_policy, peer_lost
 from trainer.errors import UsageError
 from trainer.settings.train import TrainSettings
-from trainer.training.callbacks import Checkpointing, Preempted, ProgressLines
-from trainer.training.checkpoints import CheckpointManager, Position
+from trainer.training.callbacks import (
+    Checkpointing,
+    EpochEvaluation,
+    EpochHistory,
+    FirstStep,
+    Preempted,
+    ProgressLines,
+)
+from trainer.training.checkpoints import CheckpointManager, Position, Restored
 
 log = logging.getLogger(__name__)
 
 
-class EpochHistory(keras.callbacks.Callback):
-    """Appends one row per finished epoch (metrics, train seconds without validation, examples/s) to `rows`."""
+@dataclass(frozen=True)
+class FitHooks:
+    """What the caller of `loop.fit` plugs in: the checkpoints, the stop signal (SIGTERM), its evaluation (a dict
+    with loss and accuracy) and what to do when the first step begins."""
 
-    def __init__(
-        self,
-        rows: list[dict[str, float]],
-        global_batch_size: int,
-        clock: Callable[[], float] = time.perf_counter,
-    ) -> None:
-        super().__init__()
-        self.rows = rows
-        self._global_batch = global_batch_size
-        self._clock = clock
-        self._start = self._last = 0.0
-        self._steps = 0
-
-    def on_epoch_begin(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
-        self._start = self._last = self._clock()
-        self._steps = 0
-
-    def on_train_batch_end(self, batch: int, logs: Mapping[str, float] | None = None) -> None:
-        self._last = self._clock()
-        self._steps = batch + 1  # with steps_per_execution > 1, Keras reports the last step of each execution
-
-    def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
-        seconds = self._last - self._start
-        row: dict[str, float] = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
-        row["train_seconds"] = seconds
-        row["train_examples_per_second"] = self._steps * self._global_batch / seconds if seconds else 0.0
-        self.rows.append(row)
+    checkpoints: CheckpointManager
+    stop: threading.Event
+    evaluate: Callable[[], Mapping[str, float]] | None = None
+    on_first_step: Callable[[], None] | None = None
 
 
-class EpochEvaluation(keras.callbacks.Callback):
-    """After each epoch but `last_epoch`, adds `val_loss` and `val_accuracy` from `evaluate()` to the epoch's logs."""
+@dataclass(frozen=True)
+class CallbackSet:
+    callbacks: list[Any]
+    checkpointing: Checkpointing
+    progress: ProgressLines | None
+    verbose: int
+    """Keras' own progress bar (1) or not (0)."""
 
-    def __init__(
-        self, evaluate: Callable[[], Mapping[str, float]], *, last_epoch: int, announce: bool = False
-    ) -> None:
-        super().__init__()
-        self._evaluate = evaluate
-        self._last_epoch = last_epoch
-        self._announce = announce
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-        if epoch >= self._last_epoch or logs is None:
-            return
-        measured = self._evaluate()
-        logs["val_loss"] = float(measured["loss"])
-        logs["val_accuracy"] = float(measured["accuracy"])
-        if self._announce:  # the progress bar printed its epoch line before these existed
-            log.info(
-                "epoch %d val_loss=%.4f val_accuracy=%.4f", epoch + 1, logs["val_loss"], logs["val_accuracy"]
-            )
+    def resume_at(self, skip: int) -> None:
+        """The next `fit` call starts `skip` steps into its epoch."""
+        self.checkpointing.step_offset = skip
+        if self.progress is not None:
+            self.progress.step_offset = skip
 
 
-class FirstStep(keras.callbacks.Callback):
-    """Calls `notify` once, when the first training step begins (the end of start-up)."""
+def training_callbacks(
+    settings: TrainSettings, plan: RunPlan, history: list[dict[str, float]], hooks: FitHooks
+) -> CallbackSet:
+    """The callbacks of one run, in the order they must see each epoch's logs; `history` collects the epochs."""
+    use_bar = settings.progress == "bar" or (settings.progress == "auto" and sys.stderr.isatty())
+    progress = (
+        None
+        if use_bar
+        else ProgressLines(
+            epochs=settings.epochs,
+            steps_per_epoch=plan.steps_per_epoch,
+            global_batch_size=plan.global_batch,
+            every_steps=settings.log_every_steps,
+        )
+    )
 
-    def __init__(self, notify: Callable[[], None]) -> None:
-        super().__init__()
-        self._notify: Callable[[], None] | None = notify
+    def save(position: Position, wait: bool) -> None:
+        hooks.checkpoints.save(position, extra={"history": history}, wait=wait)
 
-    def on_train_batch_begin(self, batch: int, logs: Mapping[str, float] | None = None) -> None:
-        if self._notify is not None:
-            notify, self._notify = self._notify, None
-            notify()
-
-
-def batch_buckets(settings: TrainSettings) -> list[int] | None:
-    """Under XLA, the few lengths every batch is padded to (one compilation each); else None (any length)."""
-    if not settings.jit_compile:
-        return None
-    return pipeline.bucket_lengths(settings.max_length, settings.pad_to_multiple_of)
+    checkpointing = Checkpointing(
+        save,
+        steps_per_epoch=plan.steps_per_epoch,
+        every_steps=settings.checkpoint_every_steps,
+        stop=hooks.stop,
+    )
+    callbacks: list[Any] = [EpochHistory(history, plan.global_batch), checkpointing]
+    if hooks.evaluate is not None and settings.eval_strategy == "epoch":
+        # First in the list: the callbacks after it see the validation metrics it adds to the epoch's logs.
+        callbacks.insert(0, EpochEvaluation(hooks.evaluate, last_epoch=settings.epochs - 1, announce=use_bar))
+    if hooks.on_first_step is not None:
+        callbacks.append(FirstStep(hooks.on_first_step))
+    if progress is not None:
+        callbacks.append(progress)
+    return CallbackSet(callbacks, checkpointing, progress, 1 if use_bar else 0)
 
 
 def complete_last_epoch(history: list[dict[str, float]], eval_metrics: Mapping[str, float]) -> None:
@@ -118,91 +112,70 @@ class FitResult:
 def fit(
     model: Any,
     train: Encoded,
-    evaluate: Callable[[], Mapping[str, float]] | None,
-    *,
+    plan: RunPlan,
     settings: TrainSettings,
-    steps: int,
-    global_batch: int,
-    pad_token_id: int,
-    start: Position,
-    history: list[dict[str, float]],
-    checkpoints: CheckpointManager,
-    stop: threading.Event,
-    on_first_step: Callable[[], None] | None = None,
+    hooks: FitHooks,
+    restored: Restored | None = None,
 ) -> FitResult:
-    """Train from `start` to the last epoch; stops early (and says where) once `stop` is set.
+    """Train from the `restored` checkpoint's position (else the start) to the last epoch; stops early (and says
+    where) once `hooks.stop` is set.
 
-    `evaluate` (the caller's evaluation: a dict with loss and accuracy) runs after every epoch but the last; the
-    caller evaluates the final model anyway, and its metrics complete the last epoch's row
-    (`complete_last_epoch`). One evaluation path for both means one traced function, not Keras' second one.
+    `hooks.evaluate` runs after every epoch but the last; the caller evaluates the final model anyway, and its
+    metrics complete the last epoch's row (`complete_last_epoch`). One evaluation path for both means one traced
+    function, not Keras' second one.
     """
-    result = FitResult(history=history)
-    use_bar = settings.progress == "bar" or (settings.progress == "auto" and sys.stderr.isatty())
-    progress = (
-        None
-        if use_bar
-        else ProgressLines(
-            epochs=settings.epochs,
-            steps_per_epoch=steps,
-            global_batch_size=global_batch,
-            every_steps=settings.log_every_steps,
-        )
-    )
-
-    def save(position: Position, wait: bool) -> None:
-        checkpoints.save(position, extra={"history": result.history}, wait=wait)
-
-    checkpointing = Checkpointing(
-        save, steps_per_epoch=steps, every_steps=settings.checkpoint_every_steps, stop=stop
-    )
-    callbacks: list[Any] = [EpochHistory(result.history, global_batch), checkpointing]
-    if evaluate is not None and settings.eval_strategy == "epoch":
-        # First in the list: the callbacks after it see the validation metrics it adds to the epoch's logs.
-        callbacks.insert(0, EpochEvaluation(evaluate, last_epoch=settings.epochs - 1, announce=use_bar))
-    if on_first_step is not None:
-        callbacks.append(FirstStep(on_first_step))
-    if progress is not None:
-        callbacks.append(progress)
+    start = restored.position if restored is not None else Position(0, 0, 0)
+    result = FitResult(history=list(restored.extra.get("history", [])) if restored is not None else [])
+    callbacks = training_callbacks(settings, plan, result.history, hooks)
     for epoch in range(start.epoch, settings.epochs):
         skip = start.step if epoch == start.epoch else 0
-        order = pipeline.epoch_order(
-            len(train),
-            global_batch,
-            seed=settings.seed,
-            epoch=epoch,
-            skip_steps=skip,
-            lengths=train.lengths if settings.group_by_length else None,
-        )
-        train_ds = pipeline.build_dataset(
-            train,
-            global_batch_size=global_batch,
-            order=order,
-            drop_remainder=True,
-            pad_token_id=pad_token_id,
-            pad_to_multiple_of=settings.pad_to_multiple_of,
-            buckets=batch_buckets(settings),
-            shard_policy=input_shard_policy(model.distribute_strategy),
-            in_memory=settings.keep_in_memory is not False,
-        )
-        checkpointing.step_offset = skip
-        if progress is not None:
-            progress.step_offset = skip
+        train_ds = _epoch_dataset(model, train, plan, settings, epoch, skip)
+        callbacks.resume_at(skip)
         try:
-            model.fit(
-                train_ds,
-                initial_epoch=epoch,
-                epochs=epoch + 1,
-                callbacks=callbacks,
-                verbose=1 if use_bar else 0,
-            )
+            with _fit_errors(plan, settings):
+                model.fit(
+                    train_ds,
+                    initial_epoch=epoch,
+                    epochs=epoch + 1,
+                    callbacks=callbacks.callbacks,
+                    verbose=callbacks.verbose,
+                )
         except Preempted as stopped:
             result.preempted_at = stopped.position
             return result
-        except LOST_PEER_ERRORS as e:  # multi-worker: a peer crashed or was preempted
-            raise peer_lost(e) from e
-        except tf.errors.ResourceExhaustedError as e:
-            raise UsageError(
-                f"out of memory at a global batch of {global_batch} and max length {settings.max_length}: "
-                "lower --per-replica-batch-size or --max-length"
-            ) from e
     return result
+
+
+def _epoch_dataset(
+    model: Any, train: Encoded, plan: RunPlan, settings: TrainSettings, epoch: int, skip: int
+) -> tf.data.Dataset:
+    """Epoch `epoch`'s batches from step `skip` on."""
+    order = pipeline.epoch_order(
+        len(train),
+        plan.global_batch,
+        seed=settings.seed,
+        epoch=epoch,
+        skip_steps=skip,
+        lengths=train.lengths if settings.group_by_length else None,
+    )
+    return pipeline.planned_dataset(
+        train,
+        plan,
+        order=order,
+        shard_policy=input_shard_policy(model.distribute_strategy),
+        drop_remainder=True,
+    )
+
+
+@contextmanager
+def _fit_errors(plan: RunPlan, settings: TrainSettings) -> Iterator[None]:
+    """What `model.fit` raises, as the trainer's errors: a lost peer is retryable, out of memory names the fix."""
+    try:
+        yield
+    except LOST_PEER_ERRORS as e:  # multi-worker: a peer crashed or was preempted
+        raise peer_lost(e) from e
+    except tf.errors.ResourceExhaustedError as e:
+        raise UsageError(
+            f"out of memory at a global batch of {plan.global_batch} and max length {settings.max_length}: "
+            "lower --per-replica-batch-size or --max-length"
+        ) from e

@@ -11,135 +11,73 @@ is a DataError) -> tokenize -> tf.data -> strategy scope: load -> predict -> met
 """
 
 import logging
-import shutil
-import tempfile
 import time
-from collections.abc import Sequence
-from pathlib import Path
 
-import numpy as np
-
-from trainer.data.fetch import load_tokenizer, read_data
-from trainer.data.labels import LabelMap
-from trainer.distribute import host
-from trainer.errors import DataError
-from trainer.model.inference import cross_entropy, fetch_artifact, load_classifier, predict_logits
+from trainer.data.encode import Tokenizing
+from trainer.data.fetch import fetch_artifact, read_data
+from trainer.distribute.plan import effective_max_length
+from trainer.model.inference import predict_logits, start_inference
 from trainer.outputs import layout, metrics, reports
 from trainer.settings.verbs import EvaluateSettings
 from trainer.storage import Location, Storage
+from trainer.verbs.scope import Scope, VerbFrame
 
 log = logging.getLogger(__name__)
 
 
-def check_labels(labels: Sequence[str], label_map: LabelMap, source: str) -> np.ndarray:
-    """Label names to the artifact's ids; a label the model was not trained on is a DataError naming it."""
-    known = label_map.label2id
-    unknown = sorted({label for label in labels if label not in known})
-    if unknown:
-        shown = ", ".join(repr(u) for u in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
-        raise DataError(
-            f"{source} has {len(unknown)} label(s) the model was not trained on: {shown}; the model's labels are "
-            f"{list(label_map.names)}: fix --label-column or the data"
-        )
-    return label_map.encode(labels, source=source)
-
-
 def run(settings: EvaluateSettings, storage: Storage | None = None) -> int:
     """Evaluate and publish; 0 also when the output already holds a completed evaluation."""
-    storage = storage or Storage()
-    output = Location.parse(settings.output)
-    data_loc = Location.parse(settings.data)
-    if layout.already_published(storage, output, overwrite=settings.overwrite, what="a completed evaluation"):
-        return 0
-    settings.work_dir.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="evaluate-", dir=settings.work_dir))
-    try:
-        _evaluate_and_publish(settings, storage, output, data_loc, work)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return 0
+    frame = VerbFrame(settings, storage, what="a completed evaluation", work_prefix="evaluate-")
+    data = Location.parse(settings.data)
+    return frame.run(lambda scope: _evaluate(settings, scope, data))
 
 
-def _evaluate_and_publish(
-    settings: EvaluateSettings, storage: Storage, output: Location, data_loc: Location, work: Path
-) -> None:
-    artifact = fetch_artifact(settings.model, storage, work / "model")
-    tokenizer = load_tokenizer(artifact.path)
-    max_length = min(settings.max_length, getattr(tokenizer, "model_max_length", settings.max_length))
-    read = read_data(
-        data_loc,
-        storage,
-        work,
-        "--data",
-        settings,
-        tokenizer=tokenizer,
-        max_length=max_length,
-        encode_labels=lambda names, source: check_labels(names, artifact.labels, source),
-        source=f"evaluation data {data_loc}",
+def _evaluate(settings: EvaluateSettings, scope: Scope, data: Location) -> None:
+    artifact = fetch_artifact(settings.model, scope.storage, scope.work / "model")
+    max_length = effective_max_length(settings.max_length, artifact.tokenizer)
+    labels = artifact.labels
+    how = Tokenizing(
+        settings, artifact.tokenizer, max_length, labels.encoder(known_as="model"), f"evaluation data {data}"
     )
+    read = read_data(data, scope.storage, scope.work, "--data", how)
     encoded = read.encoded
-    in_memory = host.keep_in_memory(None, encoded.token_bytes, host.memory_limit_bytes())
+    # TensorFlow starts only now that the inputs proved usable, so mistakes fail fast.
+    runner = start_inference(artifact, settings, max_length, token_bytes=encoded.token_bytes)
     log.info(
         "evaluate: %d rows from %d file(s) under %s, %d labels %s; %.1f MB of token ids %s",
         len(encoded),
         read.files,
-        data_loc,
-        len(artifact.labels),
-        list(artifact.labels.names),
+        data,
+        len(labels),
+        list(labels.names),
         encoded.token_bytes / 1e6,
-        "in memory" if in_memory else "memory-mapped, read per batch",
+        "in memory" if runner.plan.in_memory else "memory-mapped, read per batch",
     )
-
-    from trainer.distribute.strategy import (  # TensorFlow: only once the inputs proved usable, so mistakes fail fast
-        configure_devices,
-        global_batch_size,
-        make_strategy,
-    )
-
-    configure_devices(settings.cpu_replicas)  # before TensorFlow initializes its devices
-    strategy = make_strategy()
-    global_batch = global_batch_size(settings.per_replica_batch_size, strategy.num_replicas_in_sync)
     log.info(
         "strategy=%s replicas=%d global_batch=%d",
-        type(strategy).__name__,
-        strategy.num_replicas_in_sync,
-        global_batch,
+        runner.strategy,
+        runner.plan.replicas,
+        runner.plan.global_batch,
     )
-    with strategy.scope():
-        model = load_classifier(artifact.path)
     started = time.perf_counter()
-    logits = predict_logits(
-        model,
-        encoded,
-        global_batch_size=global_batch,
-        pad_token_id=tokenizer.pad_token_id or 0,
-        in_memory=in_memory,
-    )
+    logits = predict_logits(runner.model, encoded, runner.plan)
     seconds = time.perf_counter() - started
-    report = metrics.classification_report(encoded.labels, np.argmax(logits, axis=-1), artifact.labels.names)
-    result = {"loss": cross_entropy(logits, encoded.labels), **report}
-    log.info(
-        "eval: loss=%.4f accuracy=%.4f macro_f1=%.4f", result["loss"], report["accuracy"], report["macro_f1"]
-    )
+    result = metrics.evaluation(logits, encoded.labels, labels.names)
+    metrics.log_evaluation(result)
 
-    staging = work / "output"
-    layout.write_json(
-        staging / layout.METRICS_FILE,
-        {
-            **result,
-            "rows": len(encoded),
-            "model": artifact.uri,
-            "data": read.record,
-            "seconds": seconds,
-            "replicas": strategy.num_replicas_in_sync,
-            "finished_at": layout.utc_now(),
-        },
+    staging = scope.work / "output"
+    document = metrics.evaluation_document(
+        result,
+        rows=len(encoded),
+        model=artifact.uri,
+        data=read.record,
+        seconds=seconds,
+        replicas=runner.plan.replicas,
     )
-    confusion = report["confusion_matrix"]
+    layout.write_json(staging / layout.METRICS_FILE, document)
+    confusion = result["confusion_matrix"]
     reports.plot_confusion_matrix(
-        confusion["labels"],
-        confusion["matrix"],
-        staging / reports.CONFUSION_MATRIX_FILE,  # type: ignore[index]
+        confusion["labels"], confusion["matrix"], staging / reports.CONFUSION_MATRIX_FILE
     )
-    storage.publish(staging, output, marker=layout.SUCCESS_MARKER)
-    log.info("published %s (metrics.json, confusion_matrix.png) and %s", output, layout.SUCCESS_MARKER)
+    scope.storage.publish(staging, scope.output, marker=layout.SUCCESS_MARKER)
+    log.info("published %s (metrics.json, confusion_matrix.png) and %s", scope.output, layout.SUCCESS_MARKER)

@@ -3,204 +3,145 @@
 settings -> list the input shards -> fetch the artifact -> strategy scope: load -> for each shard (name order):
 download it, read it in chunks of --chunk-rows rows (pyarrow's streaming CSV/JSON readers, Parquet row batches),
 tokenize the chunk, predict it through the same tf.data pipeline as training, append its rows to the shard's
-output file, upload that file, delete the local copies -> publish predictions.json and `_SUCCESS` last.
+output file, upload that file, delete the local copies -> publish predictions.json and `_SUCCESS` last
+(`outputs.predictions` describes the files).
 
 Memory holds one chunk at a time and disk one shard, so both stay flat as the input grows.
-
-    <output>/
-      <shard base name>.jsonl   one JSON object per input row, in input order: the kept input columns (default:
-                                the text columns), "label" (predicted name), "probability" (its softmax
-                                probability) and, with --all-probabilities, "probabilities" {label: p}
-      predictions.json          model, labels, per input shard: uri, output, rows; total rows
-      _SUCCESS
 """
 
-import json
 import logging
 import shutil
-import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path, PurePosixPath
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from trainer.data import tables
-from trainer.data.fetch import load_tokenizer
+from trainer.data.fetch import Artifact, data_objects, fetch_artifact
 from trainer.data.tokens import tokenize
+from trainer.distribute.plan import effective_max_length
 from trainer.errors import DataError
-from trainer.model.inference import data_objects, fetch_artifact, load_classifier, predict_logits, softmax
+from trainer.model.inference import Runner, predict_logits, softmax, start_inference
 from trainer.outputs import layout
+from trainer.outputs.predictions import SUMMARY_FILE, output_name, prediction_lines, summary_document
 from trainer.settings.verbs import PredictSettings
 from trainer.storage import Location, ObjectInfo, Storage
+from trainer.verbs.scope import Scope, VerbFrame
 
 log = logging.getLogger(__name__)
-
-OUTPUT_SUFFIX = ".jsonl"
-SUMMARY_FILE = "predictions.json"
-
-Chunk = dict[str, list[str]]
-
-
-def output_name(relative: str) -> str:
-    """`part-00000.csv.gz` -> `part-00000.jsonl` (keeping sub-folders of a prefix)."""
-    path = PurePosixPath(relative)
-    name = path.name
-    lowered = name.lower()
-    for suffix in tables.COMPRESSION_SUFFIXES:
-        if lowered.endswith(suffix):
-            name, lowered = name[: -len(suffix)], lowered[: -len(suffix)]
-            break
-    for suffix in tables.FORMAT_BY_SUFFIX:
-        if lowered.endswith(suffix):
-            name = name[: -len(suffix)]
-            break
-    return str(path.with_name(name + OUTPUT_SUFFIX))
-
-
-def read_chunks(
-    path: Path, fmt: str, columns: Mapping[str, str], uri: str, chunk_rows: int, text: set[str]
-) -> Iterator[Chunk]:
-    """The file's `columns` (name -> flag) as strings (missing values ""), `chunk_rows` rows at a time; only the
-    `text` columns are parsed as strings (a kept JSON column of numbers keeps them, printed as written)."""
-    for table in tables.read_chunks(path, fmt, columns, uri, chunk_rows, text=text):
-        yield {c: tables.as_strings(table.column(c), c, fill="") for c in columns}
 
 
 def run(settings: PredictSettings, storage: Storage | None = None) -> int:
     """Predict every row and publish; 0 also when the output already holds a completed prediction."""
-    storage = storage or Storage()
-    output = Location.parse(settings.output)
-    data_loc = Location.parse(settings.data)
-    if layout.already_published(storage, output, overwrite=settings.overwrite, what="completed predictions"):
-        return 0
-    shards = data_objects(data_loc, storage)
-    fmt = tables.one_format([Path(info.relative) for info in shards], settings.data_format)
-    names = [output_name(info.relative) for info in shards]
-    if len(set(names)) != len(names):
-        raise DataError(
-            f"input shards under {data_loc} map to the same output name: give them distinct base names"
-        )
-    settings.work_dir.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="predict-", dir=settings.work_dir))
-    try:
-        _predict_and_publish(settings, storage, output, shards, fmt, names, work)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return 0
+    frame = VerbFrame(settings, storage, what="completed predictions", work_prefix="predict-")
+    data = Location.parse(settings.data)
+    return frame.run(lambda scope: _predict(settings, scope, data))
 
 
-def _predict_and_publish(
-    settings: PredictSettings,
-    storage: Storage,
-    output: Location,
-    shards: list[ObjectInfo],
-    fmt: str,
-    names: list[str],
-    work: Path,
-) -> None:
-    artifact = fetch_artifact(settings.model, storage, work / "model")
-    tokenizer = load_tokenizer(artifact.path)
-    max_length = min(settings.max_length, getattr(tokenizer, "model_max_length", settings.max_length))
-    from trainer.distribute.strategy import (  # TensorFlow: only once the inputs proved usable, so mistakes fail fast
-        configure_devices,
-        global_batch_size,
-        make_strategy,
-    )
+@dataclass(frozen=True)
+class _Shards:
+    """The input shards in name order, their one format and each one's output file name."""
 
-    configure_devices(settings.cpu_replicas)  # before TensorFlow initializes its devices
-    strategy = make_strategy()
-    global_batch = global_batch_size(settings.per_replica_batch_size, strategy.num_replicas_in_sync)
+    infos: list[ObjectInfo]
+    fmt: str
+    names: list[str]
+
+    @classmethod
+    def listed(cls, settings: PredictSettings, storage: Storage, data: Location) -> "_Shards":
+        infos = data_objects(data, storage)
+        fmt = tables.one_format([Path(info.relative) for info in infos], settings.data_format)
+        names = [output_name(info.relative) for info in infos]
+        if len(set(names)) != len(names):
+            raise DataError(
+                f"input shards under {data} map to the same output name: give them distinct base names"
+            )
+        return cls(infos, fmt, names)
+
+
+def _predict(settings: PredictSettings, scope: Scope, data: Location) -> None:
+    shards = _Shards.listed(settings, scope.storage, data)
+    artifact = fetch_artifact(settings.model, scope.storage, scope.work / "model")
+    max_length = effective_max_length(settings.max_length, artifact.tokenizer)
+    runner = start_inference(artifact, settings, max_length)
     log.info(
         "predict: %d input file(s), labels %s, strategy=%s replicas=%d global_batch=%d chunk_rows=%d",
-        len(shards),
+        len(shards.infos),
         list(artifact.labels.names),
-        type(strategy).__name__,
-        strategy.num_replicas_in_sync,
-        global_batch,
+        runner.strategy,
+        runner.plan.replicas,
+        runner.plan.global_batch,
         settings.chunk_rows,
     )
-    with strategy.scope():
-        model = load_classifier(artifact.path)
-    pad_id = tokenizer.pad_token_id or 0
-    columns = {c: "--keep-column" for c in settings.kept_columns} | {
-        c: "--text-column" for c in settings.text_column
-    }
-    summary: list[dict[str, Any]] = []
+    predictor = _ShardPredictor(settings, scope, artifact, runner, max_length)
+    files = []
     started = time.perf_counter()
     total = 0
-    for info, name in zip(shards, names, strict=True):
-        local_dir = work / "input"
-        ((_, local),) = storage.download(info.location, local_dir)
-        out_path = work / "shard" / name
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        rows = 0
-        with out_path.open("w", encoding="utf-8") as out:
-            for chunk in read_chunks(
-                local, fmt, columns, str(info.location), settings.chunk_rows, set(settings.text_column)
-            ):
-                count = len(chunk[settings.text_column[0]])
-                texts = [chunk[c] for c in settings.text_column]
-                encoded = tokenize(texts, np.zeros(count, np.int32), tokenizer, max_length)
-                probabilities = softmax(
-                    predict_logits(model, encoded, global_batch_size=global_batch, pad_token_id=pad_id)
-                )
-                _write_rows(out, chunk, settings.kept_columns, probabilities, artifact.labels.names, settings)
-                rows += count
-        target = output.join(name)
-        storage.upload_file(out_path, target)
-        out_path.unlink()
-        if info.location.is_s3:
-            shutil.rmtree(local_dir, ignore_errors=True)
+    for info, name in zip(shards.infos, shards.names, strict=True):
+        rows = predictor.predict(info, shards.fmt, name)
         total += rows
         log.info(
             "predicted %d rows of %s -> %s (%d rows so far, %.1f rows/s)",
             rows,
             info.location,
-            target,
+            scope.output.join(name),
             total,
             total / max(time.perf_counter() - started, 1e-9),
         )
-        summary.append({"uri": str(info.location), "output": name, "rows": rows})
-    staging = work / "output"
-    layout.write_json(
-        staging / SUMMARY_FILE,
-        {
-            "model": artifact.uri,
-            "labels": list(artifact.labels.names),
-            "text_columns": list(settings.text_column),
-            "kept_columns": settings.kept_columns,
-            "all_probabilities": settings.all_probabilities,
-            "files": summary,
-            "rows": total,
-            "seconds": time.perf_counter() - started,
-            "finished_at": layout.utc_now(),
-        },
+        files.append({"uri": str(info.location), "output": name, "rows": rows})
+    summary = summary_document(
+        settings,
+        model=artifact.uri,
+        labels=artifact.labels.names,
+        files=files,
+        seconds=time.perf_counter() - started,
     )
-    storage.publish(staging, output, marker=layout.SUCCESS_MARKER)
+    layout.write_json(scope.work / "output" / SUMMARY_FILE, summary)
+    scope.storage.publish(scope.work / "output", scope.output, marker=layout.SUCCESS_MARKER)
     log.info(
-        "published %s (%d rows in %d file(s)) and %s", output, total, len(summary), layout.SUCCESS_MARKER
+        "published %s (%d rows in %d file(s)) and %s", scope.output, total, len(files), layout.SUCCESS_MARKER
     )
 
 
-def _write_rows(
-    out: Any,
-    chunk: Chunk,
-    kept: Sequence[str],
-    probabilities: np.ndarray,
-    names: Sequence[str],
-    settings: PredictSettings,
-) -> None:
-    best = probabilities.argmax(axis=-1)
-    lines = []
-    for i, top in enumerate(best.tolist()):
-        row: dict[str, Any] = {c: chunk[c][i] for c in kept}
-        row["label"] = names[top]
-        row["probability"] = float(probabilities[i, top])
-        if settings.all_probabilities:
-            row["probabilities"] = {
-                n: float(p) for n, p in zip(names, probabilities[i].tolist(), strict=True)
-            }
-        lines.append(json.dumps(row, ensure_ascii=False))
-    out.write("\n".join(lines) + "\n")
+@dataclass(frozen=True)
+class _ShardPredictor:
+    settings: PredictSettings
+    scope: Scope
+    artifact: Artifact
+    runner: Runner
+    max_length: int
+
+    def predict(self, info: ObjectInfo, fmt: str, name: str) -> int:
+        """Download the shard, predict it chunk by chunk into its output file, upload that; the rows predicted."""
+        settings, work = self.settings, self.scope.work
+        local_dir = work / "input"
+        ((_, local),) = self.scope.storage.download(info.location, local_dir)
+        out_path = work / "shard" / name
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        columns = {c: "--keep-column" for c in settings.kept_columns} | {
+            c: "--text-column" for c in settings.text_column
+        }
+        rows = 0
+        with out_path.open("w", encoding="utf-8") as out:
+            text = set(settings.text_column)
+            for chunk in tables.string_chunks(
+                local, fmt, columns, str(info.location), settings.chunk_rows, text
+            ):
+                out.write(self._lines(chunk))
+                rows += len(chunk[settings.text_column[0]])
+        self.scope.storage.upload_file(out_path, self.scope.output.join(name))
+        out_path.unlink()
+        if info.location.is_s3:
+            shutil.rmtree(local_dir, ignore_errors=True)
+        return rows
+
+    def _lines(self, chunk: dict[str, list[str]]) -> str:
+        settings = self.settings
+        count = len(chunk[settings.text_column[0]])
+        texts = [chunk[c] for c in settings.text_column]
+        encoded = tokenize(texts, np.zeros(count, np.int32), self.artifact.tokenizer, self.max_length)
+        probabilities = softmax(predict_logits(self.runner.model, encoded, self.runner.plan))
+        names = self.artifact.labels.names
+        return prediction_lines(
+            chunk, settings.kept_columns, probabilities, names, all_probabilities=settings.all_probabilities
+        )

@@ -30,8 +30,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from fake_controller import ControllerHelpers
-from fake_rbac import Rbac, Request, forbidden_message
+from integration.launcher.fake_controller import ControllerHelpers
+from integration.launcher.fake_rbac import Rbac, Request, forbidden_message
 
 Obj = dict[str, Any]
 Key = tuple[str, str, str]

@@ -70,9 +70,10 @@ class Rbac:
     asked: list[tuple[Request, bool]] = field(default_factory=list)
 
     @classmethod
-    def shipped(cls, *extra_files: Path) -> "Rbac":
-        """The RBAC of `k8s/base`, plus the Roles/ClusterRoles in `extra_files` (e.g. a component's)."""
-        docs = kustomize(K8S / "base")
+    def shipped(cls, *extra_files: Path, kustomization: str = "base") -> "Rbac":
+        """The RBAC of `k8s/<kustomization>` (the base, or an overlay that adds components), plus the Roles and
+        ClusterRoles in `extra_files` (e.g. a component's)."""
+        docs = kustomize(K8S / kustomization)
         for path in extra_files:
             docs += read_yaml(path)
         return cls([d for d in docs if d.get("kind") in ("Role", "ClusterRole")])

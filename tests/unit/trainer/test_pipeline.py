@@ -2,14 +2,8 @@ import numpy as np
 import tensorflow as tf
 
 from trainer.data.tokens import Encoded, TokenWriter
-from trainer.pipeline import (
-    PAD_TO_MULTIPLE_OF,
-    bucket_lengths,
-    build_dataset,
-    epoch_order,
-    length_sorted,
-    steps_per_epoch,
-)
+from trainer.distribute.plan import PAD_TO_MULTIPLE_OF, bucket_lengths
+from trainer.pipeline import build_dataset, epoch_order, length_sorted
 
 
 def encoded(lengths: list[int], with_types: bool = False) -> Encoded:
@@ -76,12 +70,6 @@ def test_memory_mapped_token_files_give_the_same_batches_read_per_batch(tmp_path
                 assert x[name].tolist() == x2[name].tolist(), name
 
 
-def test_steps_per_epoch() -> None:
-    assert steps_per_epoch(10, 4, drop_remainder=True) == 2
-    assert steps_per_epoch(10, 4, drop_remainder=False) == 3
-    assert steps_per_epoch(3, 4, drop_remainder=True) == 0
-
-
 def test_group_by_length_keeps_batches_random_but_cuts_padding() -> None:
     lengths = np.random.default_rng(0).integers(3, 60, size=2000)
     batch = 32
@@ -130,11 +118,3 @@ def test_evaluation_order_is_shortest_first_and_covers_every_row() -> None:
 def test_pad_to_multiple_of_is_a_setting() -> None:
     out = batches(build_dataset(encoded([3, 5]), global_batch_size=2, pad_to_multiple_of=1))
     assert out[0][0]["input_ids"].shape == (2, 5)
-
-
-def test_pad_multiple_defaults_to_8_on_gpus_and_1_on_cpus() -> None:
-    from trainer.pipeline import pad_multiple
-
-    assert pad_multiple(None, gpus=True) == 8
-    assert pad_multiple(None, gpus=False) == 1
-    assert pad_multiple(16, gpus=False) == 16

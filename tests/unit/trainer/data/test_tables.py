@@ -86,10 +86,8 @@ def test_unknown_extension_asks_for_a_format(tmp_path: Path) -> None:
 
 
 def test_predict_keeps_numeric_json_columns_as_written(tmp_path: Path) -> None:
-    from trainer.verbs.predict import read_chunks
-
     path = write(tmp_path / "a.jsonl", '{"text": "a", "id": 7}\n{"text": "b", "id": 8}\n')
     columns = {"id": "--keep-column", "text": "--text-column"}
-    assert list(read_chunks(path, "jsonl", columns, "a.jsonl", 100, {"text"})) == [
+    assert list(tables.string_chunks(path, "jsonl", columns, "a.jsonl", 100, {"text"})) == [
         {"id": ["7", "8"], "text": ["a", "b"]}
     ]

@@ -1,11 +1,13 @@
+"""Labelled rows from table files to token files: chunked, labelled, limited, and the errors a user can cause."""
+
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from trainer.data import tokens
-from trainer.data.encode import LabelEncoder, encode_files
-from trainer.data.labels import LabelCollector, LabelMap, infer_label_map, split_for_eval
+from trainer.data.encode import LabelEncoder, Tokenizing, encode_files
+from trainer.data.labels import LabelCollector, LabelMap
 from trainer.data.tokens import Encoded
 from trainer.errors import DataError
 
@@ -13,13 +15,6 @@ from trainer.errors import DataError
 def write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
-
-
-@pytest.fixture(scope="module")
-def tokenizer(tiny_bert: Path):
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(tiny_bert)
 
 
 def encode(
@@ -31,18 +26,15 @@ def encode(
     text_columns: tuple[str, ...] = ("text",),
     **kwargs,
 ) -> Encoded:
-    return encode_files(
-        [(str(p), p) for p in paths],
-        text_columns=text_columns,
-        label_column="label",
-        data_format="auto",
-        tokenizer=tokenizer,
-        max_length=16,
-        encode_labels=encode_labels if encode_labels is not None else LabelCollector(),
-        store=store,
-        source="training data",
-        **kwargs,
+    columns = SimpleNamespace(text_column=list(text_columns), label_column="label", data_format="auto")
+    how = Tokenizing(
+        columns,
+        tokenizer,
+        16,
+        encode_labels if encode_labels is not None else LabelCollector(),
+        "training data",
     )
+    return encode_files([(str(p), p) for p in paths], how, store, **kwargs)
 
 
 def test_shards_are_tokenized_in_order_into_memory_mapped_token_files(tokenizer, tmp_path: Path) -> None:
@@ -96,13 +88,6 @@ def test_pairs_keep_token_types(tokenizer, tmp_path: Path) -> None:
     assert encoded.token_type_ids[: encoded.lengths[0]].tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
 
 
-def test_truncation_and_compact_ids(tokenizer) -> None:
-    encoded = tokens.tokenize([["the rain " * 20]], np.zeros(1, np.int32), tokenizer, max_length=6)
-    assert encoded.lengths.tolist() == [6]
-    assert encoded.input_ids.dtype == np.int32
-    assert tokens.ids_dtype(30_522) == np.uint16 and tokens.ids_dtype(250_002) == np.int32
-
-
 def test_empty_data_is_a_data_error(tokenizer, tmp_path: Path) -> None:
     with pytest.raises(DataError, match="has no data rows"):
         encode([write(tmp_path / "a.csv", "text,label\n")], tokenizer, tmp_path / "tokens")
@@ -136,27 +121,3 @@ def test_unknown_labels_are_named_with_the_fix(tokenizer, tmp_path: Path) -> Non
             tmp_path / "tokens",
             lambda names, source: labels.encode(names, source="evaluation data"),
         )
-
-
-def test_integer_labels_sort_numerically_and_strings_alphabetically() -> None:
-    assert infer_label_map(["10", "2", "1", "2"], None).names == ("1", "2", "10")
-    assert infer_label_map(["neg", "pos", "neutral"], None).names == ("neg", "neutral", "pos")
-    assert infer_label_map(["a", "b"], ["b", "a", "c"]).label2id == {"b": 0, "a": 1, "c": 2}
-
-
-def test_one_label_is_too_few() -> None:
-    with pytest.raises(DataError, match=r"1 distinct label\(s\) \(pos\); a classifier needs at least two"):
-        infer_label_map(["pos", "pos"], None)
-
-
-def test_eval_split_is_stratified_and_deterministic() -> None:
-    labels = np.array([0] * 80 + [1] * 20)
-    train, evaluation = split_for_eval(labels, 0.1, seed=3)
-    assert len(evaluation) == 10 and (labels[evaluation] == 1).sum() == 2
-    assert len(train) + len(evaluation) == 100
-    assert set(train.tolist()).isdisjoint(evaluation.tolist())
-    assert (np.diff(train) > 0).all() and (np.diff(evaluation) > 0).all()  # row order kept
-    assert split_for_eval(labels, 0.1, seed=3)[1].tolist() == evaluation.tolist()
-    assert split_for_eval(labels, 0.1, seed=4)[1].tolist() != evaluation.tolist()
-    with pytest.raises(DataError, match="leaves no evaluation rows"):
-        split_for_eval(np.array([0, 1]), 0.1, seed=3)

@@ -1,0 +1,31 @@
+"""What the launcher and quick commands import loads no TensorFlow (nor transformers), checked in a fresh process."""
+
+import json
+import subprocess
+import sys
+
+TF_FREE = (
+    "trainer",
+    "trainer.contract.container",
+    "trainer.contract.exit_codes",
+    "trainer.contract.workers",
+    "trainer.contract.redaction",
+    "trainer.settings.parse",
+    "trainer.settings.train",
+    "trainer.settings.verbs",
+    "trainer.data.labels",
+    "trainer.distribute.cluster",
+    "trainer.distribute.plan",
+    "trainer.outputs.run_record",
+    "trainer.outputs.redaction",
+    "trainer.verbs.scope",
+)
+
+
+def test_the_tf_free_modules_load_no_tensorflow() -> None:
+    script = f"import json, sys\nimport {', '.join(TF_FREE)}\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    loaded = set(json.loads(out))
+    assert set(TF_FREE) <= loaded
+    heavy = {"tensorflow", "tf_keras", "keras", "transformers"}
+    assert not {module.split(".")[0] for module in loaded} & heavy
