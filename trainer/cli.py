@@ -20,6 +20,7 @@ from trainer.contract.version import describe
 from trainer.errors import TrainerError
 from trainer.settings.train import TrainSettings
 from trainer.settings.verbs import EvaluateSettings, ExportSettings, PredictSettings
+from trainer.startup import load_tensorflow
 
 log = logging.getLogger("trainer")
 
@@ -154,6 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _prepare_environment()
     _configure_logging()
     try:
+        load_tensorflow()
         return handler(settings)
     except TrainerError as e:
         return _fail(str(e), e.exit_code)
