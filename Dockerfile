@@ -20,7 +20,8 @@
 #   PYPI_INDEX_URL  a PyPI mirror (simple API) serving the same files: installs stay hash-checked against uv.lock
 #   GIT_COMMIT      the commit built; `trainer --version` prints it, the revision label records it
 # Build secret (never stored in a layer):
-#   ca-bundle       extra CA certificates (PEM) for a TLS-intercepting proxy, added to the system ones
+#   ca-bundle       the CA certificates (PEM) to trust instead of the base image's: behind a TLS-intercepting proxy,
+#                   a bundle holding its CA and the public ones (a host's /etc/ssl/certs/ca-certificates.crt)
 #
 #   docker build --build-arg GIT_COMMIT=$(git rev-parse HEAD) -t registry.example.com/ml/trainer:1.0 .
 ARG BASE_IMAGE=docker.io/library/python:3.11-slim-bookworm
@@ -45,10 +46,7 @@ COPY pyproject.toml uv.lock ./
 RUN --mount=type=cache,target=/root/.cache/uv \
     --mount=type=secret,id=ca-bundle,target=/run/secrets/ca-bundle \
     set -eu; \
-    if [ -s /run/secrets/ca-bundle ]; then \
-        cat /etc/ssl/certs/ca-certificates.crt /run/secrets/ca-bundle > /tmp/ca.pem; \
-        export SSL_CERT_FILE=/tmp/ca.pem; \
-    fi; \
+    if [ -s /run/secrets/ca-bundle ]; then export SSL_CERT_FILE=/run/secrets/ca-bundle; fi; \
     case "$VARIANT" in \
         gpu) set -- --extra trainer --extra gpu ;; \
         cpu) set -- --extra trainer ;; \
@@ -61,7 +59,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     site="$(/opt/venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')"; \
     mkdir -p "/layers/cuda$site"; \
     if [ -d "$site/nvidia" ]; then mv "$site/nvidia" "/layers/cuda$site/"; fi; \
-    rm -f /tmp/requirements.txt /tmp/ca.pem
+    rm /tmp/requirements.txt
 
 # ---- app: the project alone, installed with /opt/venv as its prefix into a tree of its own (one small layer)
 FROM deps AS app
@@ -72,13 +70,10 @@ COPY launcher ./launcher
 RUN --mount=type=cache,target=/root/.cache/uv \
     --mount=type=secret,id=ca-bundle,target=/run/secrets/ca-bundle \
     set -eu; \
-    if [ -s /run/secrets/ca-bundle ]; then \
-        cat /etc/ssl/certs/ca-certificates.crt /run/secrets/ca-bundle > /tmp/ca.pem; \
-        export SSL_CERT_FILE=/tmp/ca.pem; \
-    fi; \
+    if [ -s /run/secrets/ca-bundle ]; then export SSL_CERT_FILE=/run/secrets/ca-bundle; fi; \
     uv pip install --python /opt/venv/bin/python --no-deps --default-index "$PYPI_INDEX_URL" \
         --prefix /layers/app/opt/venv /src; \
-    rm -f /layers/app/opt/venv/.lock /tmp/ca.pem
+    rm -f /layers/app/opt/venv/.lock
 
 # ---- runtime: base, non-root user, CUDA layer, dependencies layer, code layer; caches under /tmp
 FROM ${BASE_IMAGE} AS runtime
