@@ -34,10 +34,13 @@ from support.s3servers import S3Endpoint, free_ports, moto_server
 from support.toy_data import sentences, write_csv
 from trainer.contract.container import CONTAINER_USER_ID
 from trainer.contract.version import source_commit
+from trainer.startup import load_tensorflow
 
 ROOT = Path(__file__).resolve().parents[2]
 TAG = "localhost/tf-finetune-k8s:image-test"
 SECRET = "trainer-s3"
+BUILDER = os.environ.get("IMAGE_BUILDER") or "buildah"
+"""`buildah bud`, the builder the image must work with that BuildKit users do not test."""
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 """The host's trust store: it holds the TLS-intercepting proxy's CA on this project's machines."""
 BUILD_SECONDS = 3600.0
@@ -81,7 +84,7 @@ def engine() -> Iterator[Engine]:
 def build(engine: Engine, context: Path, build_args: list[str], commit: str) -> float:
     """Build the CPU variant from `context` with `make image`'s script; returns the seconds it took."""
     command = [sys.executable, str(ROOT / "scripts" / "build_image.py"), "--variant", "cpu", "--tag", TAG]
-    command += ["--builder", os.environ.get("IMAGE_BUILDER") or "buildah", "--context", str(context)]
+    command += ["--builder", BUILDER, "--context", str(context)]
     command += ["--commit", commit, *(f"--build-arg={arg}" for arg in build_args)]
     if HOST_CA_BUNDLE.is_file():
         command += ["--ca-bundle", str(HOST_CA_BUNDLE)]
@@ -109,7 +112,8 @@ def image(engine: Engine, report: Report, tmp_path_factory: pytest.TempPathFacto
     )
     report.add("base images ready", f"{time.monotonic() - started:.0f} s")
     commit = source_commit(ROOT)
-    report.add("build (cpu variant)", f"{build(engine, ROOT, build_args, commit):.0f} s")
+    seconds = build(engine, ROOT, build_args, commit)
+    report.add(f"build (cpu variant, {BUILDER})", f"{seconds:.0f} s")
     size = int(engine.podman("image", "inspect", "--format", "{{.Size}}", TAG).stdout)
     report.add("image size (cpu variant)", f"{size / 1e9:.2f} GB")
     return Built(TAG, commit, build_args)
@@ -145,7 +149,16 @@ class Staged:
 
 
 @pytest.fixture(scope="session")
-def staged(s3: S3Endpoint, tiny_bert: Path, tmp_path_factory: pytest.TempPathFactory) -> Staged:
+def quiet_tensorflow() -> None:
+    """The tiny BERT is written with TensorFlow in this process: load it as the trainer does, so that this
+    test's own output is not TensorFlow's start-up noise either."""
+    load_tensorflow()
+
+
+@pytest.fixture(scope="session")
+def staged(
+    s3: S3Endpoint, quiet_tensorflow: None, tiny_bert: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Staged:
     bucket, tmp = f"team-{uuid.uuid4().hex[:8]}", tmp_path_factory.mktemp("toy")
     client = s3.client()
     client.create_bucket(Bucket=bucket)
