@@ -16,6 +16,8 @@ from pydantic_settings import CliApp, SettingsError
 
 from trainer.contract.container import SETTINGS_ENV_PREFIX
 from trainer.contract.exit_codes import DESCRIPTIONS, ExitCode
+from trainer.contract.version import describe
+from trainer.distribute.startup import load_tensorflow
 from trainer.errors import TrainerError
 from trainer.settings.train import TrainSettings
 from trainer.settings.verbs import EvaluateSettings, ExportSettings, PredictSettings
@@ -82,7 +84,8 @@ def _usage() -> str:
     verbs = "\n".join(f"  {name:<10} {summary}" for name, (_, _, summary) in VERBS.items())
     codes = "\n".join(f"  {int(code):<3} {text}" for code, text in DESCRIPTIONS.items())
     return (
-        "usage: trainer <verb> [options]   (trainer <verb> --help for its options)\n\n"
+        "usage: trainer <verb> [options]   (trainer <verb> --help for its options)\n"
+        "       trainer --version          (the package version and the commit it was built from)\n\n"
         f"verbs:\n{verbs}\n\nexit codes:\n{codes}\n"
     )
 
@@ -136,6 +139,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args or args[0] in ("-h", "--help"):
         print(_usage(), end="")
         return 0 if args else int(ExitCode.USAGE)
+    if args[0] in ("-V", "--version"):
+        print(describe("trainer"))
+        return 0
     verb, rest = args[0], args[1:]
     if verb not in VERBS:
         return _fail(f"unknown verb '{verb}'; choose one of: {', '.join(VERBS)}", ExitCode.USAGE)
@@ -149,6 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _prepare_environment()
     _configure_logging()
     try:
+        load_tensorflow()
         return handler(settings)
     except TrainerError as e:
         return _fail(str(e), e.exit_code)

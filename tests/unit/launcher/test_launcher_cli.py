@@ -179,6 +179,7 @@ TF_FREE_TRAINER_MODULES = (
     "trainer.contract",
     "trainer.contract.container",
     "trainer.contract.exit_codes",
+    "trainer.contract.version",
     "trainer.contract.workers",
 )
 """The only parts of the trainer package the launcher may load: its TF-free contract (and, later, its settings)."""
