@@ -12,7 +12,17 @@ MODEL_DIR := .cache/models/all-MiniLM-L6-v2
 
 BENCH_DATA ?= ../shared/data/sst2
 
-.PHONY: help install test lint format demo bench bench-s3 clean
+# `make image`: the trainer image, built by the first builder that works (docker with a daemon, podman, buildah).
+IMAGE ?= tf-finetune-k8s:dev
+IMAGE_VARIANT ?= gpu
+IMAGE_BUILDER ?=
+# The host's trust store goes in as the `ca-bundle` build secret: behind a TLS-intercepting proxy it holds the
+# proxy's CA (never stored in a layer). Set CA_BUNDLE= to pass none, or a file of your own.
+CA_BUNDLE ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
+# Extra build arguments, e.g. BUILD_ARGS="PYPI_INDEX_URL=https://pypi.mirror.example/simple".
+BUILD_ARGS ?=
+
+.PHONY: help install test lint format demo bench bench-s3 image image-test clean
 
 help:
 	@echo "make install  create .venv with the trainer, the launcher and the dev tools (from uv.lock)"
@@ -21,6 +31,8 @@ help:
 	@echo "make lint     ruff and hadolint"
 	@echo "make bench    trainer vs the seed-style and HF-example recipes on BENCH_DATA (default ../shared/data/sst2); not a test"
 	@echo "make bench-s3 object-storage throughput vs plain boto3"
+	@echo "make image    build the trainer image (IMAGE, IMAGE_VARIANT=gpu|cpu, IMAGE_BUILDER, BUILD_ARGS); docs/image.md"
+	@echo "make image-test  build the cpu image and run rendered pods in it under podman (docs/image.md)"
 
 $(UV):
 	python3 -m venv $(TOOLS)
@@ -57,6 +69,16 @@ bench: $(STAMP) $(MODEL_DIR)/config.json
 
 bench-s3: $(STAMP)
 	$(PY) benchmarks/s3_io.py
+
+image:
+	python3 scripts/build_image.py --tag $(IMAGE) --variant $(IMAGE_VARIANT) \
+		$(if $(IMAGE_BUILDER),--builder $(IMAGE_BUILDER)) $(if $(CA_BUNDLE),--ca-bundle $(CA_BUNDLE)) \
+		$(foreach arg,$(BUILD_ARGS),--build-arg $(arg))
+
+# Needs podman, buildah, runc (and debootstrap without a registry); .ci/run installs them.
+image-test: $(STAMP)
+	UV_BINARY=$(abspath $(UV)) IMAGE_BUILDER=$(or $(IMAGE_BUILDER),buildah) \
+		$(VENV)/bin/pytest -p no:cacheprovider -o addopts="" --timeout 3600 -s -v tests/image/image_check.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .cache .pytest_cache .ruff_cache

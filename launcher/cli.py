@@ -52,6 +52,19 @@ def _options(parser: argparse.ArgumentParser) -> list[str]:
     return found
 
 
+class _Version(argparse.Action):
+    """`--version`: the package version and git commit, worked out only when asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> NoReturn:
+        from trainer.contract.version import describe
+
+        print(describe(PROG))
+        parser.exit()
+
+
 def _is_repeatable(annotation: Any) -> bool:
     origin = typing.get_origin(annotation)
     if origin is typing.Annotated:
@@ -121,6 +134,9 @@ def _validate_flag(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Render, submit and follow training Jobs on Kubernetes.")
+    parser.add_argument(
+        "-V", "--version", action=_Version, help="print the version and the git commit it was built from"
+    )
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB", parser_class=_Parser)
     conn, job = _connection_flags(), _job_flags()
     usage_tail = " -- TRAINER_ARGS..."

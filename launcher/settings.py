@@ -66,7 +66,10 @@ class JobSettings(_Base):
     name: JobName | None = Field(
         None, description="Job name, a DNS-1123 label (default: generated from the model name)"
     )
-    image: str = Field(description="trainer image, e.g. registry.example.com/ml/trainer:1.0")
+    image: str = Field(
+        description="trainer image, e.g. registry.example.com/ml/trainer:1.0, or pinned by digest: "
+        "registry.example.com/ml/trainer@sha256:... (recommended for multi-node runs)"
+    )
     image_pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = Field(
         None, description="image pull policy (default: the cluster's)"
     )

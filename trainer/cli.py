@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from trainer.contract.exit_codes import DESCRIPTIONS, ExitCode
+from trainer.contract.version import describe
+from trainer.distribute.startup import load_tensorflow
 from trainer.errors import TrainerError
 from trainer.outputs.redaction import redacted_output, scrub
 from trainer.settings.parse import InvalidSettings, parse
@@ -82,7 +84,8 @@ def _usage() -> str:
     verbs = "\n".join(f"  {name:<10} {summary}" for name, (_, _, summary) in VERBS.items())
     codes = "\n".join(f"  {int(code):<3} {text}" for code, text in DESCRIPTIONS.items())
     return (
-        "usage: trainer <verb> [options]   (trainer <verb> --help for its options)\n\n"
+        "usage: trainer <verb> [options]   (trainer <verb> --help for its options)\n"
+        "       trainer --version          (the package version and the commit it was built from)\n\n"
         f"verbs:\n{verbs}\n\nexit codes:\n{codes}\n"
     )
 
@@ -132,6 +135,9 @@ def _main(args: list[str]) -> int:
     if args and args[0] in ("-h", "--help"):
         print(_usage(), end="")
         return 0
+    if args and args[0] in ("-V", "--version"):
+        print(describe("trainer"))
+        return 0
     if not args or args[0] not in VERBS:
         given = f"unknown verb '{args[0]}'" if args else "no verb given"
         return _fail(f"{given}; choose one of: {', '.join(VERBS)} (see `trainer --help`)", ExitCode.USAGE)
@@ -144,6 +150,7 @@ def _main(args: list[str]) -> int:
     _prepare_environment()
     _configure_logging()
     try:
+        load_tensorflow()
         return handler(settings)
     except TrainerError as e:
         return _fail(str(e), e.exit_code)

@@ -172,6 +172,7 @@ TF_FREE_TRAINER_MODULES = (
     "trainer.contract.container",
     "trainer.contract.exit_codes",
     "trainer.contract.redaction",
+    "trainer.contract.version",
     "trainer.contract.workers",
     "trainer.settings",
     "trainer.settings.parse",

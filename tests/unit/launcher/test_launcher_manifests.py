@@ -209,3 +209,10 @@ def test_render_returns_a_list_and_yaml_round_trips() -> None:
 def test_selector() -> None:
     assert labels.selector() == "app.kubernetes.io/managed-by=launcher,app.kubernetes.io/name=trainer"
     assert labels.selector("r").endswith(",app.kubernetes.io/instance=r")
+
+
+def test_an_image_pinned_by_digest_is_rendered_as_given() -> None:
+    """docs/image.md recommends a digest for multi-node runs: every pod then runs the same bytes."""
+    pinned = "registry.example.com/ml/trainer@sha256:" + "0123456789abcdef" * 4
+    j = job(image=pinned)
+    assert pod_spec(j)["containers"][0]["image"] == pinned
