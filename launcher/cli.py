@@ -6,7 +6,9 @@ This is the one place that parses the command line, prints errors (one line on s
 """
 
 import argparse
+import difflib
 import os
+import re
 import sys
 import typing
 from collections.abc import Callable, Sequence
@@ -15,7 +17,15 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from launcher import commands
 from launcher.errors import INTERRUPTED_EXIT_CODE, LauncherError, UsageError
-from launcher.settings import CONFIG_ENV, ConnectionSettings, JobSettings, flag, load, read_config
+from launcher.settings import (
+    CONFIG_ENV,
+    ConnectionSettings,
+    JobSettings,
+    check_environment,
+    flag,
+    load,
+    read_config,
+)
 
 if TYPE_CHECKING:
     from launcher.cluster import Cluster
@@ -26,7 +36,20 @@ DEFAULT_POLL_SECONDS = 5.0
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see `{self.prog} --help`)")
+        unknown = re.match(r"unrecognized arguments: (-\S+)", message)
+        close = difflib.get_close_matches(unknown[1].split("=")[0], _options(self), n=1) if unknown else []
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise UsageError(f"{message} ({hint}see `{self.prog} --help`)")
+
+
+def _options(parser: argparse.ArgumentParser) -> list[str]:
+    """Every flag of the parser and its sub-commands."""
+    found = list(parser._option_string_actions)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found += _options(sub)
+    return found
 
 
 class _Version(argparse.Action):
@@ -88,9 +111,24 @@ def _job_flags() -> argparse.ArgumentParser:
 
 
 def _wait_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--timeout", type=float, metavar="SECONDS", help="give up waiting after this long")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="give up waiting after this long (also for --replace)",
+    )
     parser.add_argument(
         "--poll-interval", type=float, default=DEFAULT_POLL_SECONDS, metavar="SECONDS", help=argparse.SUPPRESS
+    )
+
+
+def _validate_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-validate",
+        dest="validate",
+        action="store_false",
+        help="do not check the trainer arguments with this launcher's trainer settings (an image with a newer "
+        "trainer)",
     )
 
 
@@ -105,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     render = verbs.add_parser("render", parents=[conn, job], help="print the run's manifests as YAML")
     render.usage = f"{PROG} render [FLAGS]{usage_tail}"
+    _validate_flag(render)
 
     submit = verbs.add_parser("submit", parents=[conn, job], help="create the run's Job (and follow it)")
     submit.usage = f"{PROG} submit [FLAGS] [--wait]{usage_tail}"
@@ -120,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--replace", action="store_true", help="delete an existing Job of the same name first"
     )
     submit.add_argument("--wait", action="store_true", help="follow the Job; exit 0 on success, 8 on failure")
+    _validate_flag(submit)
     _wait_flags(submit)
 
     status = verbs.add_parser(
@@ -151,6 +191,7 @@ def _split(argv: Sequence[str]) -> tuple[list[str], list[str]]:
 
 
 def _settings(args: argparse.Namespace) -> tuple[dict[str, Any], ConnectionSettings]:
+    check_environment(os.environ)
     config_file = getattr(args, "config", None) or (
         Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None
     )
@@ -161,7 +202,7 @@ def _settings(args: argparse.Namespace) -> tuple[dict[str, Any], ConnectionSetti
 
 def _connect(settings: ConnectionSettings) -> "Cluster":
     # Imported here so that `render` and `--help` do not pay for loading the kubernetes client (about 2 s).
-    from launcher.cluster import connect
+    from launcher.connection import connect
 
     return connect(settings)
 
@@ -174,10 +215,10 @@ def _run(args: argparse.Namespace, trainer_args: list[str], io: commands.Io) -> 
         job_flags = {key: getattr(args, key) for key in JobSettings.model_fields if hasattr(args, key)}
         job = load(JobSettings, job_flags, defaults)
         if args.verb == "render" or args.dry_run == "client":
-            return commands.render(job, trainer_args, conn.namespace, io)
+            return commands.render(job, trainer_args, conn.namespace, io, args.validate)
         cluster = _connect(conn)
         options = commands.SubmitOptions(
-            args.dry_run, args.replace, args.wait, args.timeout, args.poll_interval
+            args.dry_run, args.replace, args.wait, args.timeout, args.poll_interval, args.validate
         )
         return commands.submit(job, trainer_args, cluster, cluster.namespace, options, io)
     cluster = _connect(conn)

@@ -12,31 +12,37 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
-from launcher import manifests, multinode, names, views
-from launcher.errors import JobFailedError, NotFoundError, WaitTimeoutError
+from launcher import manifests, multinode, names, submission, trainer_command, views
+from launcher.errors import JobFailedError, WaitTimeoutError
 from launcher.settings import JobSettings
 from launcher.status import JobPhase, pod_summary, summarize
 from trainer.contract import container
+from trainer.contract.redaction import redact
 
 if TYPE_CHECKING:  # the kubernetes client is imported only by verbs that talk to a cluster
     from launcher.cluster import Cluster
 
-DELETE_TIMEOUT_SECONDS = 120.0
-"""How long `submit --replace` waits for the old Job to disappear."""
+DELETE_TIMEOUT_SECONDS = 300.0
+"""How long `submit --replace` waits for the old run to disappear: its pods get their termination grace period
+(120 s by default) to checkpoint first."""
 
 
 @dataclass
 class Io:
-    """Where a verb writes: data to `out` (stdout), diagnostics to `err` (stderr)."""
+    """Where a verb writes: data to `out` (stdout), diagnostics to `err` (stderr); URL credentials masked."""
 
     out: TextIO
     err: TextIO
 
     def data(self, text: str) -> None:
-        print(text, file=self.out, flush=True)
+        print(redact(text), file=self.out, flush=True)
 
     def note(self, text: str) -> None:
-        print(text, file=self.err, flush=True)
+        print(redact(text), file=self.err, flush=True)
+
+    def write(self, text: str) -> None:
+        """Data without a newline added (manifests, log chunks)."""
+        self.out.write(redact(text))
 
 
 def _model_arg(trainer_args: Sequence[str]) -> str:
@@ -50,7 +56,7 @@ def _model_arg(trainer_args: Sequence[str]) -> str:
 
 def _name_prefix(trainer_args: Sequence[str]) -> str:
     """Train runs are named after the base model; other verbs after their verb and the trained run."""
-    verb, _ = manifests.split_verb(trainer_args)
+    verb, _ = trainer_command.split_verb(trainer_args)
     model = _model_arg(trainer_args)
     if verb == container.DEFAULT_VERB:
         return model
@@ -71,15 +77,21 @@ def render_run(
 
 
 def plan(
-    settings: JobSettings, trainer_args: Sequence[str], namespace: str | None
+    settings: JobSettings, trainer_args: Sequence[str], namespace: str | None, validate: bool = True
 ) -> list[manifests.Manifest]:
-    """The manifests of a run; the name is generated from the model when not given."""
+    """The manifests of a run; the name is generated from the model when not given. With `validate`, the trainer
+    arguments are checked first with the trainer's own settings (see `launcher.trainer_command`)."""
+    trainer_command.check(trainer_args, settings.env)
+    if validate:
+        trainer_command.validate(trainer_args, settings.env, from_secrets=settings.env_from_secret)
     name = settings.name or names.generate(_name_prefix(trainer_args))
     return render_run(settings, trainer_args, name, namespace)
 
 
-def render(settings: JobSettings, trainer_args: Sequence[str], namespace: str | None, io: Io) -> int:
-    io.out.write(manifests.to_yaml(plan(settings, trainer_args, namespace)))
+def render(
+    settings: JobSettings, trainer_args: Sequence[str], namespace: str | None, io: Io, validate: bool = True
+) -> int:
+    io.write(manifests.to_yaml(plan(settings, trainer_args, namespace, validate)))
     return 0
 
 
@@ -90,6 +102,7 @@ class SubmitOptions:
     wait: bool = False
     timeout: float | None = None
     poll_interval: float = 5.0
+    validate: bool = True
 
 
 def submit(
@@ -101,26 +114,18 @@ def submit(
     io: Io,
 ) -> int:
     """Create the run's manifests (or print them), then optionally follow the Job to its end."""
-    planned = plan(settings, trainer_args, namespace)
+    planned = plan(settings, trainer_args, namespace, options.validate)
     if options.dry_run == "client":
-        io.out.write(manifests.to_yaml(planned))
+        io.write(manifests.to_yaml(planned))
         return 0
     name = planned[0]["metadata"]["name"]
     server_dry_run = options.dry_run == "server"
     if options.replace and not server_dry_run:
-        try:
-            cluster.delete_job(name)
-            io.note(f"deleting the existing job {name} ...")
-            cluster.wait_deleted(name, DELETE_TIMEOUT_SECONDS, options.poll_interval)
-        except NotFoundError:
-            pass
-    created: list[dict[str, Any]] = []
-    for manifest in planned:
-        # A multi-node run's Service is owned by its Job (created first), so deleting the Job removes it too.
-        owned = multinode.owned_by(manifest, created[0]) if created else manifest
-        created.append(cluster.create(owned, dry_run=server_dry_run))
+        timeout = DELETE_TIMEOUT_SECONDS if options.timeout is None else options.timeout
+        submission.replace(cluster, name, timeout, options.poll_interval, io.note)
+    created = submission.create_run(cluster, planned, dry_run=server_dry_run)
     if server_dry_run:
-        io.out.write(manifests.to_yaml(created))
+        io.write(manifests.to_yaml(created))
         io.note(f"job {name} validated by the API server (dry run: nothing was created)")
         return 0
     io.data(name)
@@ -187,7 +192,7 @@ def logs(
             io.note("(no previous container: it never restarted)")
             continue
         for chunk in cluster.read_log(pod_name, previous=previous, follow=follow and i == len(pods) - 1):
-            io.out.write(chunk.decode("utf-8", errors="replace"))
+            io.write(chunk.decode("utf-8", errors="replace"))
         io.out.flush()
     return 0
 

@@ -19,6 +19,10 @@ class LauncherError(Exception):
         if exit_code is not None:
             cls.exit_code = exit_code
 
+    def amended(self, note: str) -> "LauncherError":
+        """The same error with `note` appended to its line (e.g. what was rolled back)."""
+        return type(self)(f"{self}; {note}" if note else str(self))
+
 
 class UsageError(LauncherError, exit_code=2):
     """Invalid flags, settings, name, quantity or trainer arguments."""
@@ -54,3 +58,7 @@ class WaitTimeoutError(LauncherError, exit_code=9):
 
 INTERRUPTED_EXIT_CODE = 130
 """128 + SIGINT, what shells report for a process stopped with Ctrl-C."""
+
+
+class SubmitInterruptedError(LauncherError, exit_code=INTERRUPTED_EXIT_CODE):
+    """Ctrl-C while `submit` was creating a run's objects: the ones created were deleted again."""

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from launcher.errors import UsageError
+from launcher import trainer_command
 from launcher.labels import ANNOTATION_OUTPUT, CONTAINER_NAME, labels
 from launcher.settings import JobSettings
 from trainer.contract import container, exit_codes
@@ -26,46 +26,6 @@ DISRUPTION_TARGET = "DisruptionTarget"
 """Pod condition the kubelet/scheduler sets on preemption, eviction or node drain (Kubernetes "Pod disruption
 conditions"); a podFailurePolicy `Ignore` rule keeps such failures off the backoff limit."""
 
-TRAINER_OUTPUT_ENV = f"{container.SETTINGS_ENV_PREFIX}OUTPUT"
-
-
-def output_uri(trainer_args: Sequence[str], env: dict[str, str] | None = None) -> str | None:
-    """The value of the trainer's `--output` in its arguments (or `TRAINER_OUTPUT` in `env`), if any."""
-    for i, arg in enumerate(trainer_args):
-        if arg == container.OUTPUT_FLAG and i + 1 < len(trainer_args):
-            return trainer_args[i + 1]
-        if arg.startswith(container.OUTPUT_FLAG + "="):
-            return arg.split("=", 1)[1]
-    return (env or {}).get(TRAINER_OUTPUT_ENV)
-
-
-def split_verb(trainer_args: Sequence[str]) -> tuple[str, list[str]]:
-    """The trainer verb and its flags: a first argument naming a verb selects it, else `train`."""
-    if trainer_args and trainer_args[0] in container.VERBS:
-        return trainer_args[0], list(trainer_args[1:])
-    return container.DEFAULT_VERB, list(trainer_args)
-
-
-def check_trainer_args(trainer_args: Sequence[str], env: dict[str, str] | None = None) -> str:
-    """Return the artifact URI; UsageError if the trainer arguments cannot work."""
-    if trainer_args and trainer_args[0] == container.TRAINER_EXECUTABLE:
-        raise UsageError(
-            f"trainer arguments start with {trainer_args[0]!r}: pass only the verb and flags after `--` "
-            f"(the Job runs `{container.TRAINER_EXECUTABLE}` itself)"
-        )
-    if trainer_args and not trainer_args[0].startswith("-") and trainer_args[0] not in container.VERBS:
-        raise UsageError(
-            f"unknown trainer verb {trainer_args[0]!r}: start the trainer arguments with one of "
-            f"{', '.join(container.VERBS)} (default {container.DEFAULT_VERB}) or with a flag"
-        )
-    uri = output_uri(trainer_args, env)
-    if not uri:
-        raise UsageError(
-            f"trainer arguments need {container.OUTPUT_FLAG} URI (where the artifacts go), "
-            f"e.g. `-- --model bert-base-cased ... {container.OUTPUT_FLAG} s3://bucket/runs/reviews-42`"
-        )
-    return uri
-
 
 def _env(settings: JobSettings) -> list[dict[str, Any]]:
     env = dict(settings.env)
@@ -73,7 +33,11 @@ def _env(settings: JobSettings) -> list[dict[str, Any]]:
         env[container.S3_ENDPOINT_ENV] = settings.s3_endpoint
     if settings.s3_region:
         env["AWS_REGION"] = settings.s3_region
-    return [{"name": key, "value": value} for key, value in env.items()]
+    plain = [{"name": key, "value": value} for key, value in env.items()]
+    return plain + [
+        {"name": key, "valueFrom": {"secretKeyRef": {"name": ref.name, "key": ref.key}}}
+        for key, ref in settings.env_from_secret.items()
+    ]
 
 
 def _resources(settings: JobSettings) -> dict[str, Any]:
@@ -88,7 +52,7 @@ def _resources(settings: JobSettings) -> dict[str, Any]:
 def build_container(settings: JobSettings, trainer_args: Sequence[str]) -> dict[str, Any]:
     """The trainer container: `trainer <verb> <flags>` (verb: train unless the arguments start with one) with
     resources, env, mounts and a locked-down context."""
-    verb, flags = split_verb(trainer_args)
+    verb, flags = trainer_command.split_verb(trainer_args)
     spec: dict[str, Any] = {
         "name": CONTAINER_NAME,
         "image": settings.image,
@@ -175,7 +139,7 @@ def build_job(
     settings: JobSettings, trainer_args: Sequence[str], name: str, namespace: str | None = None
 ) -> Manifest:
     """The batch/v1 Job of a single-node run `name` (UsageError if the trainer arguments are unusable)."""
-    uri = check_trainer_args(trainer_args, settings.env)
+    uri = trainer_command.check(trainer_args, settings.env)
     metadata: dict[str, Any] = {"name": name, **({"namespace": namespace} if namespace else {})}
     metadata["labels"] = labels(settings.labels, name)
     metadata["annotations"] = {**settings.annotations, ANNOTATION_OUTPUT: uri}

@@ -1,6 +1,6 @@
-"""Pure builders of a multi-node run (`--nodes N`): an Indexed Job of N pods plus the headless Service that
-gives each pod a stable DNS name, on Kubernetes' own primitives (KEP-2214 Indexed Job, GA in 1.24; "Job with
-Pod-to-Pod Communication").
+"""Pure builders of a multi-node run (`--nodes N`): an Indexed Job of N pods, the headless Service that gives each
+pod a stable DNS name and the NetworkPolicy that lets only the run's own pods reach them, on Kubernetes' own
+primitives (KEP-2214 Indexed Job, GA in 1.24; "Job with Pod-to-Pod Communication").
 
 - The Job is the single-node Job of `manifests.build_job` with `completionMode: Indexed` and
   `completions = parallelism = N`. Kubernetes names pod i `<job>-<i>`, sets its hostname to that and gives it
@@ -26,7 +26,7 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
-from launcher import manifests
+from launcher import manifests, trainer_command
 from launcher.errors import UsageError
 from launcher.labels import CONTAINER_NAME, labels, own_labels
 from launcher.settings import JobSettings
@@ -53,7 +53,7 @@ def build_indexed_job(
     if nodes < 2:
         raise UsageError(f"a multi-node run needs --nodes 2 or more (got {nodes})")
     check_name(name, nodes)
-    verb, _ = manifests.split_verb(trainer_args)
+    verb, _ = trainer_command.split_verb(trainer_args)
     if verb != container.DEFAULT_VERB:
         raise UsageError(f"--nodes applies to `{container.DEFAULT_VERB}` runs only, not `{verb}`")
     job = copy.deepcopy(manifests.build_job(settings, trainer_args, name, namespace))
@@ -103,12 +103,42 @@ def build_service(settings: JobSettings, name: str, namespace: str | None = None
     }
 
 
+def build_network_policy(settings: JobSettings, name: str, namespace: str | None = None) -> Manifest:
+    """Ingress to the run's pods only from the run's own pods.
+
+    TensorFlow's gRPC worker port has no authentication: whoever reaches it can run code in the process, which
+    holds the bucket credentials. Selecting the pods in an Ingress policy isolates them, and the one rule admits
+    their peers on every port (NCCL opens its own ports between workers besides 2222). Egress is not restricted:
+    the pods need object storage, DNS and the Hub. Takes effect only where the network plugin enforces
+    NetworkPolicy (Calico, Cilium, ...).
+    """
+    metadata: dict[str, Any] = {
+        "name": name,
+        **({"namespace": namespace} if namespace else {}),
+        "labels": labels(settings.labels, name),
+    }
+    run_pods = {"matchLabels": own_labels(name)}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": metadata,
+        "spec": {
+            "podSelector": run_pods,
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [{"podSelector": run_pods}]}],
+        },
+    }
+
+
 def render(
     settings: JobSettings, trainer_args: Sequence[str], name: str, namespace: str | None = None
 ) -> list[Manifest]:
-    """The manifests of a multi-node run in creation order: the Job first (its uid owns the Service), the Service."""
+    """The manifests of a multi-node run in creation order: the Job first (its uid owns the others), then the
+    NetworkPolicy (before any peer can listen) and the headless Service. Every one carries the run's labels, so
+    `kubectl delete job,service,networkpolicy -l app.kubernetes.io/instance=<name>` removes a rendered run."""
     return [
         build_indexed_job(settings, trainer_args, name, namespace),
+        build_network_policy(settings, name, namespace),
         build_service(settings, name, namespace),
     ]
 

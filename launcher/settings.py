@@ -5,66 +5,41 @@ for `render` and `submit`). Both are pure values; `load` and `read_config` are t
 read the environment or files.
 """
 
+import difflib
+import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, ValidationError, model_validator
-from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
-from launcher import names, quantities
+from launcher import quantities
 from launcher.errors import UsageError
+from launcher.setting_types import (
+    Annotations,
+    Endpoint,
+    JobName,
+    Labels,
+    ObjectName,
+    ObjectNames,
+    PlainEnv,
+    Quantity,
+    ResourceName,
+    SecretEnv,
+    Tolerations,
+)
 
 ENV_PREFIX = "LAUNCHER_"
 CONFIG_ENV = "LAUNCHER_CONFIG"
 """Environment variable naming the YAML defaults file (same as `--config`)."""
-
-Quantity = Annotated[str, AfterValidator(quantities.validate)]
-TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
-
-
-def _key_values(value: Any) -> Any:
-    """Accept `["k=v", ...]` (repeated flags) as well as a mapping (YAML, JSON in an env var)."""
-    if isinstance(value, list | tuple):
-        pairs = {}
-        for item in value:
-            key, sep, val = str(item).partition("=")
-            if not sep or not key:
-                raise ValueError(f"{item!r} is not KEY=VALUE")
-            pairs[key] = val
-        return pairs
-    return value
-
-
-KeyValues = Annotated[dict[str, str], BeforeValidator(_key_values)]
-
-
-class Toleration(BaseModel):
-    """A pod toleration; a flag writes it like a taint: `key[=value]:Effect` (no value: operator Exists)."""
-
-    model_config = {"extra": "forbid"}
-    key: str
-    operator: Literal["Equal", "Exists"] = "Exists"
-    value: str | None = None
-    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_taint_syntax(cls, data: Any) -> Any:
-        if not isinstance(data, str):
-            return data
-        key_value, _, effect = data.rpartition(":") if ":" in data else (data, "", "")
-        key, sep, value = key_value.partition("=")
-        if not key or (effect and effect not in TAINT_EFFECTS):
-            raise ValueError(
-                f"{data!r} is not KEY[=VALUE][:EFFECT] with EFFECT one of {', '.join(TAINT_EFFECTS)}"
-            )
-        return {
-            "key": key,
-            "operator": "Equal" if sep else "Exists",
-            "value": value if sep else None,
-            "effect": effect or None,
-        }
 
 
 class _Base(BaseSettings):
@@ -88,7 +63,7 @@ class ConnectionSettings(_Base):
 class JobSettings(_Base):
     """Everything a single-node training Job needs besides the trainer's own arguments."""
 
-    name: Annotated[str, AfterValidator(names.validate)] | None = Field(
+    name: JobName | None = Field(
         None, description="Job name, a DNS-1123 label (default: generated from the model name)"
     )
     image: str = Field(
@@ -98,9 +73,9 @@ class JobSettings(_Base):
     image_pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = Field(
         None, description="image pull policy (default: the cluster's)"
     )
-    image_pull_secrets: list[str] = Field([], description="Secret for a private registry (repeatable)")
+    image_pull_secrets: ObjectNames = Field([], description="Secret for a private registry (repeatable)")
     gpus: int = Field(1, ge=0, description="GPUs for the pod (nvidia.com/gpu limit); 0 for a CPU-only run")
-    gpu_resource: str = Field("nvidia.com/gpu", description="extended resource name of the GPUs")
+    gpu_resource: ResourceName = Field("nvidia.com/gpu", description="extended resource name of the GPUs")
     cpu: Quantity = Field("4", description="CPU request (and limit unless --cpu-limit)")
     cpu_limit: Quantity | None = Field(None, description="CPU limit (default: same as --cpu)")
     memory: Quantity = Field("16Gi", description="memory request and limit, including --shm-size")
@@ -110,18 +85,31 @@ class JobSettings(_Base):
     scratch_size: Quantity | None = Field(
         None, description="size limit of the /tmp scratch volume (downloads, caches, artifacts)"
     )
-    s3_secret: str | None = Field(
+    s3_secret: ObjectName | None = Field(
         None, description="Secret whose keys (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...) become env vars"
     )
-    s3_endpoint: str | None = Field(None, description="S3 endpoint URL for MinIO, Ceph, R2 ... (AWS: omit)")
+    s3_endpoint: Endpoint | None = Field(
+        None, description="S3 endpoint URL for MinIO, Ceph, R2 ... (AWS: omit); no credentials in it"
+    )
     s3_region: str | None = Field(None, description="object storage region (AWS_REGION)")
-    service_account: str | None = Field(None, description="service account of the pod (e.g. for an IAM role)")
-    node_selector: KeyValues = Field({}, description="node label KEY=VALUE the pod must run on (repeatable)")
-    tolerations: list[Toleration] = Field([], description="toleration KEY[=VALUE][:EFFECT] (repeatable)")
-    priority_class: str | None = Field(None, description="PriorityClass of the pod")
-    labels: KeyValues = Field({}, description="extra label KEY=VALUE on the Job and its pods (repeatable)")
-    annotations: KeyValues = Field({}, description="extra annotation KEY=VALUE on the Job (repeatable)")
-    env: KeyValues = Field({}, description="extra environment variable KEY=VALUE (repeatable; no secrets)")
+    service_account: ObjectName | None = Field(
+        None, description="service account of the pod (e.g. for an IAM role)"
+    )
+    node_selector: Labels = Field({}, description="node label KEY=VALUE the pod must run on (repeatable)")
+    tolerations: Tolerations = Field([], description="toleration KEY[=VALUE][:EFFECT] (repeatable)")
+    priority_class: ObjectName | None = Field(None, description="PriorityClass of the pod")
+    labels: Labels = Field({}, description="extra label KEY=VALUE on the Job and its pods (repeatable)")
+    annotations: Annotations = Field({}, description="extra annotation KEY=VALUE on the Job (repeatable)")
+    env: PlainEnv = Field(
+        {},
+        description="extra environment variable KEY=VALUE (repeatable); never a credential: names such as "
+        "*_TOKEN, *_PASSWORD, *SECRET* are refused",
+    )
+    env_from_secret: SecretEnv = Field(
+        {},
+        description="environment variable VAR=SECRET:KEY from a key of a Secret (repeatable): the manifest names "
+        "the Secret, the kubelet reads the value",
+    )
     backoff_limit: int = Field(3, ge=0, description="retries after a retryable failure")
     nodes: int = Field(
         1,
@@ -146,10 +134,14 @@ class JobSettings(_Base):
     )
 
     @model_validator(mode="after")
-    def _shm_fits_in_memory(self) -> "JobSettings":
+    def _consistent(self) -> "JobSettings":
         # A memory-backed emptyDir is charged to the container's memory limit.
         if quantities.parse(self.shm_size) >= quantities.parse(self.memory):
             raise ValueError(f"--shm-size {self.shm_size} must be smaller than --memory {self.memory}")
+        if self.cpu_limit is not None and quantities.parse(self.cpu_limit) < quantities.parse(self.cpu):
+            raise ValueError(f"--cpu-limit {self.cpu_limit} must not be below the request --cpu {self.cpu}")
+        if both := sorted(set(self.env) & set(self.env_from_secret)):
+            raise ValueError(f"{both[0]} is given by both --env and --env-from-secret: keep one")
         return self
 
 
@@ -170,15 +162,46 @@ def flag(field: str) -> str:
     return FLAG_NAMES.get(field, "--" + field.replace("_", "-"))
 
 
-def _one_line(error: ValidationError) -> str:
+def env_var(field: str) -> str:
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+def _known_names() -> dict[str, str]:
+    """Every setting's name, by its config file key."""
+    return {**JobSettings.model_fields, **ConnectionSettings.model_fields}  # type: ignore[dict-item]
+
+
+def _suggestion(name: str, candidates: list[str]) -> str:
+    close = difflib.get_close_matches(name, candidates, n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def _one_line(error: ValidationError, flags: Mapping[str, Any], defaults: Mapping[str, Any]) -> str:
     first = error.errors()[0]
     loc = [str(part) for part in first["loc"] if not isinstance(part, int)]
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "missing":
-        return f"missing {flag(loc[0])} (or {ENV_PREFIX}{loc[0].upper()}, or `{loc[0]}:` in the config file)"
+        return f"missing {flag(loc[0])} (or {env_var(loc[0])}, or `{loc[0]}:` in the config file)"
     if not loc:
         return message
-    return f"invalid {flag(loc[0])}: {message}"
+    field = loc[0]
+    if field in flags or field not in _known_names():
+        origin = flag(field)
+    elif env_var(field) in os.environ:
+        origin = env_var(field)
+    elif field in defaults:
+        origin = f"`{field}:` in the config file"
+    else:
+        origin = flag(field)
+    return f"invalid {origin}: {message}"
+
+
+def check_environment(environ: Mapping[str, str]) -> None:
+    """UsageError for a `LAUNCHER_*` variable that names no setting (a typo would be silently ignored)."""
+    known = [env_var(name) for name in _known_names()] + [CONFIG_ENV]
+    for name in sorted(environ):
+        if name.startswith(ENV_PREFIX) and name not in known:
+            raise UsageError(f"unknown environment variable {name}{_suggestion(name, known)}; unset it")
 
 
 def read_config(config_file: Path | None) -> dict[str, Any]:
@@ -194,9 +217,10 @@ def read_config(config_file: Path | None) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise UsageError(f"config file {config_file} must be a mapping of setting names to values")
     # One file holds defaults for both groups.
-    unknown = sorted(set(data) - set(JobSettings.model_fields) - set(ConnectionSettings.model_fields))
+    unknown = sorted(set(map(str, data)) - set(_known_names()))
     if unknown:
-        raise UsageError(f"config file {config_file}: unknown setting {unknown[0]!r}")
+        suggestion = _suggestion(unknown[0], list(_known_names()))
+        raise UsageError(f"config file {config_file}: unknown setting {unknown[0]!r}{suggestion}")
     return data
 
 
@@ -204,7 +228,7 @@ def load(cls: type[S], flags: dict[str, Any], defaults: dict[str, Any] | None = 
     """Build settings from explicit flag values, `LAUNCHER_*` variables and defaults (from `read_config`).
 
     Raises:
-        UsageError: a value is invalid or missing; the message names the flag to fix.
+        UsageError: a value is invalid or missing; the message names the flag, variable or config key to fix.
     """
     own_defaults = {key: value for key, value in (defaults or {}).items() if key in cls.model_fields}
 
@@ -225,4 +249,6 @@ def load(cls: type[S], flags: dict[str, Any], defaults: dict[str, Any] | None = 
     try:
         return _WithDefaults(**flags)
     except ValidationError as e:
-        raise UsageError(_one_line(e)) from e
+        raise UsageError(_one_line(e, flags, own_defaults)) from e
+    except SettingsError as e:  # a variable pydantic-settings could not decode
+        raise UsageError(str(e).splitlines()[0]) from e

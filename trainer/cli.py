@@ -11,14 +11,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-from pydantic_settings import CliApp, SettingsError
-
-from trainer.contract.container import SETTINGS_ENV_PREFIX
 from trainer.contract.exit_codes import DESCRIPTIONS, ExitCode
 from trainer.contract.version import describe
 from trainer.distribute.startup import load_tensorflow
 from trainer.errors import TrainerError
+from trainer.outputs.redaction import redacted_output, scrub
+from trainer.settings.parse import InvalidSettings, parse
 from trainer.settings.train import TrainSettings
 from trainer.settings.verbs import EvaluateSettings, ExportSettings, PredictSettings
 
@@ -26,6 +24,8 @@ log = logging.getLogger("trainer")
 
 TERMINATION_LOG = Path("/dev/termination-log")
 """Kubernetes shows this file's content as the container's termination message (`kubectl describe pod`)."""
+TERMINATION_LOG_ENV = "TERMINATION_MESSAGE_PATH"
+"""Names another file, for a container whose `terminationMessagePath` is not the default (and for tests)."""
 
 
 def _run_train(settings: TrainSettings) -> int:
@@ -90,20 +90,6 @@ def _usage() -> str:
     )
 
 
-def _validation_message(error: ValidationError) -> str:
-    parts = []
-    for item in error.errors():
-        field = str(item["loc"][0]) if item["loc"] else ""
-        flag = f"--{field.replace('_', '-')} ({SETTINGS_ENV_PREFIX}{field.upper()})" if field else "settings"
-        if item["type"] == "missing":
-            parts.append(f"{flag} is required")
-        else:
-            given = item.get("input")
-            shown = f" (got {given!r})" if given is not None and not isinstance(given, dict) else ""
-            parts.append(f"{flag}: {item['msg'].removeprefix('Value error, ')}{shown}")
-    return "; ".join(parts)
-
-
 def _prepare_environment() -> None:
     """Keras 2 for transformers' TF classes, and quiet C++ logs; set only if the user has not chosen."""
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
@@ -123,35 +109,44 @@ def _configure_logging() -> None:
     log.setLevel(logging.INFO)
 
 
+def termination_log() -> Path:
+    return Path(os.environ.get(TERMINATION_LOG_ENV) or TERMINATION_LOG)
+
+
 def _fail(message: str, code: ExitCode) -> int:
-    line = f"trainer: error: {message}"
-    print(line, file=sys.stderr)
+    """One line on stderr and, in a pod, the termination message; secrets masked in both."""
+    message = scrub(message)
+    print(f"trainer: error: {message}", file=sys.stderr)
+    path = termination_log()
     try:
-        if TERMINATION_LOG.parent.is_dir() and os.access(TERMINATION_LOG.parent, os.W_OK):
-            TERMINATION_LOG.write_text(f"exit {int(code)}: {message}\n")
+        if path.parent.is_dir() and os.access(path.parent, os.W_OK):
+            path.write_text(f"exit {int(code)}: {message}\n")
     except OSError:
         pass
     return int(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] in ("-h", "--help"):
+    with redacted_output():
+        return _main(list(sys.argv[1:] if argv is None else argv))
+
+
+def _main(args: list[str]) -> int:
+    if args and args[0] in ("-h", "--help"):
         print(_usage(), end="")
-        return 0 if args else int(ExitCode.USAGE)
-    if args[0] in ("-V", "--version"):
+        return 0
+    if args and args[0] in ("-V", "--version"):
         print(describe("trainer"))
         return 0
+    if not args or args[0] not in VERBS:
+        given = f"unknown verb '{args[0]}'" if args else "no verb given"
+        return _fail(f"{given}; choose one of: {', '.join(VERBS)} (see `trainer --help`)", ExitCode.USAGE)
     verb, rest = args[0], args[1:]
-    if verb not in VERBS:
-        return _fail(f"unknown verb '{verb}'; choose one of: {', '.join(VERBS)}", ExitCode.USAGE)
-    settings_type, handler, _summary = VERBS[verb]
+    handler = VERBS[verb][1]
     try:
-        settings = CliApp.run(settings_type, cli_args=rest)
-    except ValidationError as e:
-        return _fail(_validation_message(e), ExitCode.USAGE)
-    except SettingsError as e:
-        return _fail(str(e).splitlines()[0], ExitCode.USAGE)
+        settings = parse(verb, rest)
+    except InvalidSettings as e:
+        return _fail(str(e), ExitCode.USAGE)
     _prepare_environment()
     _configure_logging()
     try:

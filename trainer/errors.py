@@ -47,3 +47,10 @@ class RetryableError(TrainerError):
 
 class PreemptedError(RetryableError):
     """SIGTERM: the state is checkpointed; the same command resumes."""
+
+
+class CredentialsExpiredError(RetryableError):
+    """Object storage answered that the (temporary) credentials have expired; a new pod may get fresh ones."""
+
+    after_renewal: bool = False
+    """Set once the operation failed again with freshly resolved credentials."""

@@ -7,7 +7,8 @@ resources. What podman 4.3 and a single host force (measured; /work/shared/CONTA
 1. Job -> Pod: `podman kube play` has no `kind: Job`, so each pod the Job controller would create is written out:
    the Job's `spec.template`, named `<job>-<index>` as an Indexed Job names its pods. The Job-level policy
    (backoffLimit, podFailurePolicy, TTL) belongs to the controller and has nothing to act on here; the headless
-   Service only gives pods DNS names, which (4) replaces.
+   Service only gives pods DNS names, which (4) replaces, and the NetworkPolicy has no pod network to act on
+   (the pods share the host's).
 2. No `/dev/shm` emptyDir: podman makes `emptyDir: {medium: Memory}` a root-owned 0755 directory where Kubernetes
    makes it 0777, so as UID 1000 Python's multiprocessing locks fail (`SemLock ... PermissionError`, which Keras
    hits under MultiWorkerMirroredStrategy); podman's own `/dev/shm` (tmpfs, 1777) serves instead.

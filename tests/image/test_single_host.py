@@ -68,7 +68,7 @@ def test_two_nodes_are_two_pods_with_an_index_and_loopback_workers(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     documents = rendered(capsys, "--nodes", "2")
-    assert [d["kind"] for d in documents] == ["Job", "Service"]
+    assert [d["kind"] for d in documents] == ["Job", "NetworkPolicy", "Service"]
     pods = single_host_pods(documents, [41000, 41001])
     template = documents[0]["spec"]["template"]["spec"]
     assert [p["metadata"]["name"] for p in pods] == ["run-0", "run-1"]

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
+from trainer.data import hub
 from trainer.data.encode import Tokenizing, encode_files
 from trainer.data.labels import LabelMap
 from trainer.data.tokens import Encoded
@@ -58,7 +59,7 @@ def resolve_model(model: str, storage: Storage, dest: Path) -> tuple[Path | str,
         if not path.is_dir() or not (path / CONFIG_FILE).is_file():
             raise UsageError(f"{path} is not a save_pretrained folder (no {CONFIG_FILE}): fix --model")
         return path, {"path": str(path)}
-    return model, {"hub_id": model}
+    return hub.locate(model), {"hub_id": model}
 
 
 def load_tokenizer(model: Path | str) -> PreTrainedTokenizerBase:

@@ -13,6 +13,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from trainer.outputs.redaction import scrub
 from trainer.storage import Location, Storage
 
 log = logging.getLogger(__name__)
@@ -25,8 +26,9 @@ SUCCESS_MARKER = "_SUCCESS"
 
 
 def write_json(path: Path, value: Any) -> Path:
+    """Write `value` as JSON, secrets masked (run.json and metrics.json record settings and errors)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(value, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    path.write_text(scrub(json.dumps(value, indent=2, sort_keys=False)) + "\n", encoding="utf-8")
     return path
 
 

@@ -7,12 +7,14 @@ AWS_PROFILE, IAM roles, ...); this module only adds what that chain leaves out.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import boto3
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 
+from trainer.contract.redaction import has_url_credentials, redact
 from trainer.errors import UsageError
 
 MIB = 1024 * 1024
@@ -70,6 +72,7 @@ def make_client(
     boto3 itself reads AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL; any endpoint that is not AWS gets path-style
     addressing, which MinIO, Ceph RGW and SeaweedFS need without wildcard DNS.
     """
+    check_endpoints(endpoint_url)
     session = session or boto3.session.Session()
     region = session.region_name or os.environ.get(REGION_ENV) or DEFAULT_REGION
 
@@ -96,6 +99,23 @@ def make_client(
     if endpoint_url is None and not _is_aws_endpoint(client.meta.endpoint_url):
         client = build(path_style=True)
     return client
+
+
+ENDPOINT_ENVS = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
+"""Where boto3 reads an S3 endpoint from (the service-specific one wins)."""
+
+
+def check_endpoints(endpoint_url: str | None = None, environ: Mapping[str, str] | None = None) -> None:
+    """UsageError if an endpoint carries credentials (`http://user:password@host`): they would be printed in
+    errors and recorded in run.json. Keys belong in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (a Secret)."""
+    environ = os.environ if environ is None else environ
+    named = [("the endpoint", endpoint_url)] + [(name, environ.get(name)) for name in ENDPOINT_ENVS]
+    for where, url in named:
+        if url and has_url_credentials(url):
+            raise UsageError(
+                f"{where} {redact(url)} has credentials in the URL: remove them and give the keys as "
+                "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (a Secret) or the pod's IAM role"
+            )
 
 
 def _is_aws_endpoint(url: str) -> bool:

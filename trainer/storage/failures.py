@@ -24,7 +24,13 @@ from botocore.exceptions import (
 )
 from s3transfer.exceptions import RetriesExceededError
 
-from trainer.errors import AccessDeniedError, NotFoundError, RetryableError, TrainerError
+from trainer.errors import (
+    AccessDeniedError,
+    CredentialsExpiredError,
+    NotFoundError,
+    RetryableError,
+    TrainerError,
+)
 from trainer.storage.uri import Location
 
 NOT_FOUND_CODES = frozenset({"NoSuchKey", "NotFound", "404", "NoSuchUpload"})
@@ -35,7 +41,6 @@ ACCESS_DENIED_CODES = frozenset(
         "Forbidden",
         "InvalidAccessKeyId",
         "SignatureDoesNotMatch",
-        "ExpiredToken",
         "InvalidToken",
         "TokenRefreshRequired",
         "AllAccessDisabled",
@@ -43,6 +48,8 @@ ACCESS_DENIED_CODES = frozenset(
         "InvalidClientTokenId",
     }
 )
+EXPIRED_CODES = frozenset({"ExpiredToken", "ExpiredTokenException", "RequestExpired"})
+"""Temporary credentials (or a signed request) outlived their validity: fresh credentials may fix it."""
 RETRYABLE_CODES = frozenset(
     {
         "SlowDown",
@@ -115,6 +122,12 @@ def _translate_client_error(error: ClientError, loc: Location, where: str) -> Tr
     status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
     if code == "NoSuchBucket":
         return NotFoundError(f"bucket '{loc.bucket}' does not exist{where}: create it or fix the URI {loc}")
+    if code in EXPIRED_CODES:
+        return CredentialsExpiredError(
+            f"object storage credentials for {loc}{where} have expired ({code}), also after resolving them again: "
+            "the Job's next attempt starts with fresh ones; if this repeats, check the role's session duration "
+            "or the AWS_SESSION_TOKEN in the credentials Secret (retryable)"
+        )
     if code in NOT_FOUND_CODES or status == 404:
         return NotFoundError(f"no object {loc}{where}: check the URI (keys are case-sensitive)")
     if code in ACCESS_DENIED_CODES or status == 403:

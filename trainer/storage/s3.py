@@ -24,6 +24,7 @@ from trainer.errors import DataError, NotFoundError, UsageError
 from trainer.storage.client import TRANSFER_CONCURRENCY, default_transfer_config, make_client
 from trainer.storage.failures import translate, translated
 from trainer.storage.localfs import delete_local, walk_files, write_atomic
+from trainer.storage.renewal import retry_once_renewed
 from trainer.storage.transfers import Transfers
 from trainer.storage.uri import S3_SCHEME, Location
 
@@ -58,6 +59,7 @@ class Storage:
         workers: int = TRANSFER_CONCURRENCY,
     ) -> None:
         self._client = client
+        self._owns_client = client is None
         self._client_lock = threading.Lock()
         self._transfers = Transfers(
             lambda: self.client, transfer_config or default_transfer_config(), workers, lambda: self.endpoint
@@ -70,6 +72,14 @@ class Storage:
                 self._client = make_client()
             return self._client
 
+    def renew_client(self) -> bool:
+        """Forget a client built here, so the next call builds one that resolves the credentials afresh."""
+        with self._client_lock:
+            if not self._owns_client:
+                return False
+            self._client = None
+            return True
+
     @property
     def endpoint(self) -> str | None:
         return self._client.meta.endpoint_url if self._client is not None else None
@@ -79,6 +89,7 @@ class Storage:
 
     # Listing and small objects
 
+    @retry_once_renewed
     def list(self, loc: Location) -> list[ObjectInfo]:
         """The object (or file) at `loc`, else every object under the prefix (directory) `loc`, sorted."""
         with self._translated(loc):
@@ -125,6 +136,7 @@ class Storage:
             raise NotFoundError(f"directory {path} contains no files: check the path")
         return infos
 
+    @retry_once_renewed
     def read_bytes(self, loc: Location) -> bytes:
         """The whole content of a small object or file (markers, JSON metadata)."""
         with self._translated(loc):
@@ -132,6 +144,7 @@ class Storage:
                 return loc.path.read_bytes()
             return self.client.get_object(Bucket=loc.bucket, Key=loc.key)["Body"].read()
 
+    @retry_once_renewed
     def write_bytes(self, loc: Location, data: bytes) -> None:
         with self._translated(loc):
             if loc.is_s3:
@@ -139,6 +152,7 @@ class Storage:
             else:
                 write_atomic(loc.path, lambda out: out.write(data))
 
+    @retry_once_renewed
     def exists(self, loc: Location) -> bool:
         """Whether the object, file, directory or (for a bucket root) bucket exists."""
         if not loc.is_s3:
@@ -155,6 +169,7 @@ class Storage:
                 raise
         return True
 
+    @retry_once_renewed
     def delete_prefix(self, loc: Location) -> int:
         """Delete the object at `loc` and everything under `loc/`; returns how many objects or files went."""
         with self._translated(loc):
@@ -179,6 +194,7 @@ class Storage:
 
     # Transfers
 
+    @retry_once_renewed
     def download(
         self, loc: Location, dest_dir: Path, *, copy_local: bool = False
     ) -> builtins.list[tuple[ObjectInfo, Path]]:
@@ -199,9 +215,11 @@ class Storage:
             self._transfers.copy([(info.location.path, dest) for info, dest in pairs])
         return pairs
 
+    @retry_once_renewed
     def upload_file(self, path: Path, loc: Location) -> None:
         self._transfers.put([(path, loc)])
 
+    @retry_once_renewed
     def upload_tree(
         self, src_dir: Path, loc: Location, *, exclude: Collection[str] = ()
     ) -> builtins.list[Location]:
@@ -224,6 +242,7 @@ class Storage:
         self._transfers.put(pairs)
         return [target for _, target in pairs]
 
+    @retry_once_renewed
     def publish(
         self, src_dir: Path, loc: Location, marker: str = "_SUCCESS", marker_body: bytes = b""
     ) -> builtins.list[Location]:

@@ -8,6 +8,7 @@ import pytest
 from doc_shell import BUCKETS, DOC_DATA, NAMESPACE, JobsSucceed, World
 
 from integration.launcher.fake_kube_api import FakeKubeApi
+from integration.launcher.fake_rbac import Rbac
 from integration.trainer.trainer_e2e_helpers import upload_tree
 from support.s3servers import S3Endpoint
 
@@ -29,5 +30,8 @@ def world(moto_s3: S3Endpoint, tiny_bert: Path, tmp_path_factory: pytest.TempPat
 
 @pytest.fixture
 def cluster() -> Iterator[FakeKubeApi]:
-    with JobsSucceed(namespaces=("default", NAMESPACE)) as api:
+    # The docs set a namespace up with k8s/overlays/example: its Role, and its ClusterRole for `list -A`.
+    with JobsSucceed(
+        namespaces=("default", NAMESPACE), rbac=Rbac.shipped(kustomization="overlays/example")
+    ) as api:
         yield api

@@ -101,9 +101,11 @@ class World:
 class JobsSucceed(FakeKubeApi):
     """An API server whose Jobs all succeed: pods start on the first look at a new Job and finish on the next."""
 
-    def _jobs_post(self, ns: str, query: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        code, job = super()._jobs_post(ns, query, body)
-        if query.get("dryRun") == "All":
+    def _create(
+        self, resource: str, ns: str, query: dict[str, str], body: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
+        code, job = super()._create(resource, ns, query, body)
+        if resource != "jobs" or query.get("dryRun") == "All":
             return code, job
         name, count = job["metadata"]["name"], job["spec"].get("completions") or 1
         pods: list[str] = []

@@ -16,6 +16,13 @@ class Result:
         assert len(lines) == 1, self.err
         return lines[0]
 
+    @property
+    def last_error_line(self) -> str:
+        """The error line after any progress notes (asserting there is exactly one error line, and last)."""
+        errors = [line for line in self.err.splitlines() if line.startswith("launcher: error:")]
+        assert len(errors) == 1 and self.err.strip().splitlines()[-1] == errors[0], self.err
+        return errors[0]
+
 
 TRAINER_ARGS = (
     "--",

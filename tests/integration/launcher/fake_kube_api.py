@@ -1,11 +1,21 @@
-"""A loopback stand-in for the Kubernetes API server: Jobs, Pods, pod logs and Events, in memory.
+"""A loopback stand-in for the Kubernetes API server, as strict as a real one where the launcher can tell.
 
-It answers the way kube-apiserver does for the calls the launcher makes (full objects that the official client
-deserializes with validation on, `Status` bodies for errors, label and field selectors, `dryRun=All`,
-`propagationPolicy` on delete, chunked streaming for followed logs). There is no controller: tests move Jobs
-and pods through their states with the `add_pod` / `run_pod` / `terminate_pod` / `complete_job` / `fail_job`
-helpers, directly or as a `script` whose steps run one per GET of the Job (so `--wait` polls see them in
-order).
+It answers the calls the launcher makes with full objects the official client deserializes with validation on,
+`Status` bodies for errors, label and field selectors, `dryRun=All` and chunked streaming for followed logs, and:
+
+- **RBAC**: every request is authorized against the Role and ClusterRole objects `k8s/` ships (`fake_rbac`): a verb
+  they do not grant is a 403 worded as kube-apiserver words it. Setting `blockOwnerDeletion: true` needs `update` on
+  the owner's `finalizers` subresource, as the OwnerReferencesPermissionEnforcement admission plugin demands.
+- **Garbage collection**: deleting an object with `propagationPolicy` Background removes it at once and its
+  dependents (by ownerReference uid) `gc_delay` seconds later; Foreground marks it (`deletionTimestamp`,
+  `foregroundDeletion` finalizer) and removes it after its dependents; Orphan (a Job's REST default) strips the
+  references. Objects whose owners are all gone are collected too.
+- **resourceVersion / 409**: every write bumps a global resourceVersion; creating a name that exists (or is still
+  being deleted) is 409 AlreadyExists; an update or delete whose precondition is stale is 409 Conflict.
+
+There is no Job controller: tests move Jobs and pods through their states with the helpers of `FakeKubeApi`
+(`add_pod`, `run_pod`, `terminate_pod`, `complete_job`, `fail_job`), directly or as a `script` whose steps run one
+per GET of the Job, so `--wait` polls see them in order.
 """
 
 import copy
@@ -14,43 +24,40 @@ import json
 import re
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from integration.launcher.fake_controller import ControllerHelpers
+from integration.launcher.fake_rbac import Rbac, Request, forbidden_message
+
 Obj = dict[str, Any]
-Step = Callable[["FakeKubeApi"], None]
+Key = tuple[str, str, str]
+"""(resource, namespace, name) of a stored object."""
 
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
-_ROUTES: list[tuple[str, re.Pattern[str]]] = [
-    ("jobs_all", re.compile(r"^/apis/batch/v1/jobs$")),
-    ("jobs", re.compile(r"^/apis/batch/v1/namespaces/(?P<ns>[^/]+)/jobs$")),
-    ("job", re.compile(r"^/apis/batch/v1/namespaces/(?P<ns>[^/]+)/jobs/(?P<name>[^/]+)$")),
-    ("pods", re.compile(r"^/api/v1/namespaces/(?P<ns>[^/]+)/pods$")),
-    ("pod", re.compile(r"^/api/v1/namespaces/(?P<ns>[^/]+)/pods/(?P<name>[^/]+)$")),
-    ("log", re.compile(r"^/api/v1/namespaces/(?P<ns>[^/]+)/pods/(?P<name>[^/]+)/log$")),
-    ("events", re.compile(r"^/api/v1/namespaces/(?P<ns>[^/]+)/events$")),
-    ("services", re.compile(r"^/api/v1/namespaces/(?P<ns>[^/]+)/services$")),
-]
-_RESOURCE = {
-    "jobs_all": "jobs",
-    "jobs": "jobs",
-    "job": "jobs",
-    "pods": "pods",
-    "pod": "pods",
-    "log": "pods/log",
-    "services": "services",
+USER = "alice"
+
+KINDS: dict[str, tuple[str, str, str]] = {
+    "jobs": ("Job", "batch", "v1"),
+    "pods": ("Pod", "", "v1"),
+    "services": ("Service", "", "v1"),
+    "events": ("Event", "", "v1"),
+    "networkpolicies": ("NetworkPolicy", "networking.k8s.io", "v1"),
 }
-_VERB = {"POST": "create", "DELETE": "delete"}
+"""resource -> (kind, API group, version) of everything the fake stores."""
 
+DEFAULT_PROPAGATION = {"jobs": "Orphan"}
+"""batch/v1 Jobs orphan their pods when deleted over REST without a policy (kubectl sends Background)."""
 
-def _match(path: str) -> tuple[str, dict[str, str]]:
-    for route, pattern in _ROUTES:
-        if m := pattern.match(path):
-            return route, m.groupdict()
-    raise ApiError(404, "NotFound", "the server could not find the requested resource")
+_PATH = re.compile(
+    r"^/(?:api/(?P<core>v1)|apis/(?P<group>[^/]+)/(?P<version>[^/]+))"
+    r"(?:/namespaces/(?P<ns>[^/]+))?/(?P<resource>[a-z]+)(?:/(?P<name>[^/]+)(?:/(?P<sub>[a-z]+))?)?$"
+)
+_VERBS = {("GET", True): "get", ("GET", False): "list", ("POST", False): "create", ("PUT", True): "update"}
+_VERBS |= {("DELETE", True): "delete", ("DELETE", False): "deletecollection"}
 
 
 class ApiError(Exception):
@@ -106,28 +113,34 @@ def matches_fields(obj: Obj, selector: str | None) -> bool:
     return True
 
 
-class FakeKubeApi:
+def _owner_uids(obj: Obj) -> set[str]:
+    return {ref["uid"] for ref in obj["metadata"].get("ownerReferences") or []}
+
+
+class FakeKubeApi(ControllerHelpers):
     """State plus an HTTP server on 127.0.0.1 (ephemeral port). Use as a context manager."""
 
-    def __init__(self, namespaces: tuple[str, ...] = ("default", "ml")) -> None:
+    def __init__(
+        self, namespaces: tuple[str, ...] = ("default", "ml"), rbac: Rbac | None = None, gc_delay: float = 0.2
+    ) -> None:
         self.namespaces = set(namespaces)
-        self.jobs: dict[tuple[str, str], Obj] = {}
-        self.pods: dict[tuple[str, str], Obj] = {}
-        self.events: list[Obj] = []
-        self.services: dict[tuple[str, str], Obj] = {}
+        self.objects: dict[Key, Obj] = {}
         self.logs: dict[tuple[str, str], dict[str, str]] = {}
-        self.forbidden: set[tuple[str, str]] = set()
-        """(verb, resource) pairs answered with 403, e.g. ("create", "jobs")."""
+        self.rbac = rbac if rbac is not None else Rbac.shipped()
+        """Who may do what; replace it (`api.rbac = api.rbac.without(...)`) to take a verb away."""
+        self.gc_delay = gc_delay
+        """Seconds between a Background/Foreground delete and the collection of the dependents."""
         self.invalid: str | None = None
         """When set, creating a Job is answered with 422 and this message."""
         self.token: str | None = "test-token"
         """Bearer token every request must carry (401 otherwise); None accepts any."""
-        self.scripts: dict[tuple[str, str], list[Step]] = {}
+        self.scripts: dict[tuple[str, str], list[Callable[[FakeKubeApi], None]]] = {}
         self.requests: list[tuple[str, str, str | None]] = []
         """(method, path+query, Authorization header) of every request."""
         self.lock = threading.RLock()
         self._clock = itertools.count(1)
         self._rv = itertools.count(1)
+        self._timers: list[threading.Timer] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.01,), daemon=True)
@@ -142,261 +155,191 @@ class FakeKubeApi:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        for timer in self._timers:
+            timer.cancel()
         self._server.shutdown()
         self._server.server_close()
+
+    # ---- views of the store --------------------------------------------------------------------------------
+
+    def _of(self, resource: str) -> dict[tuple[str, str], Obj]:
+        with self.lock:
+            return {(ns, name): obj for (r, ns, name), obj in self.objects.items() if r == resource}
+
+    @property
+    def jobs(self) -> dict[tuple[str, str], Obj]:
+        return self._of("jobs")
+
+    @property
+    def pods(self) -> dict[tuple[str, str], Obj]:
+        return self._of("pods")
+
+    @property
+    def services(self) -> dict[tuple[str, str], Obj]:
+        return self._of("services")
+
+    @property
+    def network_policies(self) -> dict[tuple[str, str], Obj]:
+        return self._of("networkpolicies")
+
+    def job(self, ns: str, name: str) -> Obj:
+        return self.objects[("jobs", ns, name)]
 
     # ---- time and metadata -------------------------------------------------------------------------------
 
     def now(self) -> str:
         return (_EPOCH + timedelta(seconds=next(self._clock))).strftime("%Y-%m-%dT%H:%M:%SZ")
 
+    def touch(self, obj: Obj) -> None:
+        """A write: the object gets a new resourceVersion."""
+        obj["metadata"]["resourceVersion"] = str(next(self._rv))
+
     def _meta(self, metadata: Obj, namespace: str) -> Obj:
-        return {
-            **metadata,
-            "namespace": namespace,
-            "uid": str(uuid.uuid4()),
-            "resourceVersion": str(next(self._rv)),
-            "generation": 1,
-            "creationTimestamp": self.now(),
-        }
+        meta = {**metadata, "namespace": namespace, "uid": str(uuid.uuid4()), "generation": 1}
+        meta["creationTimestamp"] = self.now()
+        meta["resourceVersion"] = str(next(self._rv))
+        return meta
 
-    # ---- the "controller": helpers tests call to move state ------------------------------------------------
-
-    def job(self, ns: str, name: str) -> Obj:
-        return self.jobs[(ns, name)]
-
-    def add_pod(self, ns: str, job_name: str) -> str:
-        """A new pending pod of the Job, made from its template as the Job controller does."""
+    def store(self, resource: str, obj: Obj) -> Obj:
         with self.lock:
-            job = self.job(ns, job_name)
-            name = f"{job_name}-{uuid.uuid4().hex[:5]}"
-            template = copy.deepcopy(job["spec"]["template"])
-            labels = {**template["metadata"].get("labels", {}), "batch.kubernetes.io/job-name": job_name}
-            labels["job-name"] = job_name
-            metadata = self._meta({"name": name, "labels": labels}, ns)
-            metadata["ownerReferences"] = [
-                {
-                    "apiVersion": "batch/v1",
-                    "kind": "Job",
-                    "name": job_name,
-                    "uid": job["metadata"]["uid"],
-                    "controller": True,
-                    "blockOwnerDeletion": True,
+            self.objects[(resource, obj["metadata"]["namespace"], obj["metadata"]["name"])] = obj
+        return obj
+
+    # ---- garbage collection ----------------------------------------------------------------------------------
+
+    def _schedule_gc(self) -> None:
+        timer = threading.Timer(self.gc_delay, self.collect_garbage)
+        timer.daemon = True
+        self._timers.append(timer)
+        timer.start()
+
+    def collect_garbage(self) -> None:
+        """One pass of the garbage collector, repeated until nothing changes: dependents of objects in foreground
+        deletion go, such objects go once their dependents are gone, and objects whose owners are all gone go."""
+        with self.lock:
+            changed = True
+            while changed:
+                changed = False
+                uids = {obj["metadata"]["uid"]: key for key, obj in self.objects.items()}
+                foreground = {
+                    obj["metadata"]["uid"]
+                    for obj in self.objects.values()
+                    if "foregroundDeletion" in (obj["metadata"].get("finalizers") or [])
                 }
-            ]
-            self.pods[(ns, name)] = {
-                "apiVersion": "v1",
-                "kind": "Pod",
-                "metadata": metadata,
-                "spec": template["spec"],
-                "status": {
-                    "phase": "Pending",
-                    "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}],
-                    "qosClass": "Guaranteed",
-                },
-            }
-            job["status"]["active"] = job["status"].get("active", 0) + 1
-            job["status"].setdefault("startTime", self.now())
-            return name
-
-    def add_event(self, ns: str, pod: str, reason: str, message: str, type_: str = "Warning") -> None:
-        with self.lock:
-            stamp = self.now()
-            self.events.append(
-                {
-                    "apiVersion": "v1",
-                    "kind": "Event",
-                    "metadata": self._meta({"name": f"{pod}.{uuid.uuid4().hex[:8]}"}, ns),
-                    "involvedObject": {"kind": "Pod", "name": pod, "namespace": ns, "apiVersion": "v1"},
-                    "reason": reason,
-                    "message": message,
-                    "type": type_,
-                    "count": 1,
-                    "firstTimestamp": stamp,
-                    "lastTimestamp": stamp,
-                    "source": {"component": "default-scheduler"},
-                }
-            )
-
-    def _container_status(self, pod: Obj, state: Obj, restarts: int = 0, last: Obj | None = None) -> Obj:
-        status = {
-            "name": pod["spec"]["containers"][0]["name"],
-            "image": pod["spec"]["containers"][0]["image"],
-            "imageID": "registry.example.com/ml/trainer@sha256:" + "0" * 64,
-            "containerID": "containerd://" + uuid.uuid4().hex,
-            "ready": "running" in state,
-            "started": "running" in state,
-            "restartCount": restarts,
-            "state": state,
-        }
-        if last:
-            status["lastState"] = last
-        return status
-
-    def wait_pod(self, ns: str, pod: str, reason: str, message: str = "") -> None:
-        """The container waits (ImagePullBackOff, CreateContainerConfigError ...)."""
-        with self.lock:
-            obj = self.pods[(ns, pod)]
-            obj["spec"]["nodeName"] = "gpu-node-1"
-            obj["status"]["conditions"] = [{"type": "PodScheduled", "status": "True"}]
-            state = {"waiting": {"reason": reason, "message": message}}
-            obj["status"]["containerStatuses"] = [self._container_status(obj, state)]
-
-    def run_pod(
-        self, ns: str, pod: str, log: str = "", restarts: int = 0, previous_log: str | None = None
-    ) -> None:
-        with self.lock:
-            obj = self.pods[(ns, pod)]
-            obj["spec"]["nodeName"] = "gpu-node-1"
-            obj["status"].update(
-                phase="Running",
-                startTime=self.now(),
-                conditions=[{"type": "PodScheduled", "status": "True"}, {"type": "Ready", "status": "True"}],
-            )
-            last = {"terminated": {"exitCode": 75, "reason": "Error"}} if restarts else None
-            state = {"running": {"startedAt": self.now()}}
-            obj["status"]["containerStatuses"] = [self._container_status(obj, state, restarts, last)]
-            self.logs[(ns, pod)] = {"current": log, **({"previous": previous_log} if previous_log else {})}
-            owner = obj["metadata"]["ownerReferences"][0]["name"]
-            self.job(ns, owner)["status"]["ready"] = 1
-
-    def terminate_pod(
-        self, ns: str, pod: str, exit_code: int, message: str | None = None, log: str = ""
-    ) -> None:
-        with self.lock:
-            obj = self.pods[(ns, pod)]
-            reason = "Completed" if exit_code == 0 else ("OOMKilled" if exit_code == 137 else "Error")
-            terminated = {
-                "exitCode": exit_code,
-                "reason": reason,
-                "startedAt": self.now(),
-                "finishedAt": self.now(),
-            }
-            if message:
-                terminated["message"] = message
-            previous = obj["status"].get("containerStatuses", [{}])[0]
-            obj["status"]["phase"] = "Succeeded" if exit_code == 0 else "Failed"
-            obj["status"]["containerStatuses"] = [
-                self._container_status(obj, {"terminated": terminated}, previous.get("restartCount", 0))
-            ]
-            self.logs.setdefault((ns, pod), {"current": ""})["current"] += log
-            status = self.job(ns, obj["metadata"]["ownerReferences"][0]["name"])["status"]
-            status["active"] = max(0, status.get("active", 0) - 1)
-            status["ready"] = 0
-            status["succeeded" if exit_code == 0 else "failed"] = (
-                status.get("succeeded" if exit_code == 0 else "failed", 0) + 1
-            )
-
-    def _conditions(self, ns: str, job_name: str, types: tuple[str, ...], reason: str, message: str) -> None:
-        stamp = self.now()
-        self.job(ns, job_name)["status"].setdefault("conditions", []).extend(
-            {
-                "type": t,
-                "status": "True",
-                "reason": reason,
-                "message": message,
-                "lastProbeTime": stamp,
-                "lastTransitionTime": stamp,
-            }
-            for t in types
-        )
-
-    def complete_job(self, ns: str, job_name: str) -> None:
-        with self.lock:
-            self._conditions(
-                ns,
-                job_name,
-                ("SuccessCriteriaMet", "Complete"),
-                "CompletionsReached",
-                "Reached expected number of succeeded pods",
-            )
-            self.job(ns, job_name)["status"]["completionTime"] = self.now()
-
-    def fail_job(self, ns: str, job_name: str, reason: str, message: str) -> None:
-        with self.lock:
-            self._conditions(ns, job_name, ("FailureTarget", "Failed"), reason, message)
-
-    def script(self, ns: str, job_name: str, steps: list[Step]) -> None:
-        """Run one step per GET of the Job, before answering it."""
-        self.scripts[(ns, job_name)] = list(steps)
+                for key, obj in list(self.objects.items()):
+                    owners = _owner_uids(obj)
+                    orphaned = owners and not (owners & set(uids))
+                    if orphaned or (owners and owners <= foreground):
+                        del self.objects[key]
+                        changed = True
+                for uid in foreground:
+                    key = uids[uid]
+                    if not any(uid in _owner_uids(o) for o in self.objects.values()) and key in self.objects:
+                        del self.objects[key]
+                        changed = True
 
     # ---- request handling ----------------------------------------------------------------------------------
 
-    def _require_namespace(self, ns: str) -> None:
-        if ns not in self.namespaces:
-            raise ApiError(
-                404, "NotFound", f'namespaces "{ns}" not found', {"name": ns, "kind": "namespaces"}
-            )
-
-    def _not_found(self, kind: str, group: str, name: str) -> ApiError:
-        qualified = f"{kind}.{group}" if group else kind
-        return ApiError(
-            404, "NotFound", f'{qualified} "{name}" not found', {"name": name, "group": group, "kind": kind}
-        )
-
     def handle(self, method: str, path: str, query: dict[str, str], body: Obj | None) -> tuple[int, Any]:
-        route, args = _match(path)
-        verb = _VERB.get(method, "get" if "name" in args else "list")
-        if (verb, _RESOURCE.get(route, route)) in self.forbidden:
-            where = f' in the namespace "{args["ns"]}"' if "ns" in args else " at the cluster scope"
-            resource = _RESOURCE.get(route, route)
-            group = "batch" if "jobs" in resource else ""
+        m = _PATH.match(path)
+        if not m:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        resource, ns, name, sub = m["resource"], m["ns"], m["name"], m["sub"]
+        group = m["group"] or ""
+        verb = _VERBS.get((method, name is not None))
+        if verb is None:
+            raise ApiError(405, "MethodNotAllowed", f"the server does not allow {method} here")
+        request = Request(verb, group, f"{resource}/{sub}" if sub else resource, ns)
+        if not self.rbac.allows(request):
             raise ApiError(
-                403,
-                "Forbidden",
-                f'{resource}{"." + group if group else ""} is forbidden: User "alice" cannot {verb} resource '
-                f'"{resource}" in API group "{group}"{where}',
-                {"kind": resource},
+                403, "Forbidden", forbidden_message(request, USER), {"name": name or "", "kind": resource}
             )
+        if resource not in KINDS:  # authorized first, as kube-apiserver does
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
         with self.lock:
-            return getattr(self, f"_{route}_{method.lower()}")(query=query, body=body, **args)
+            if sub == "log":
+                return self._log(ns, name, query)
+            if verb == "list":
+                return self._list(resource, ns, query)
+            if ns is not None and ns not in self.namespaces:
+                raise ApiError(
+                    404, "NotFound", f'namespaces "{ns}" not found', {"name": ns, "kind": "namespaces"}
+                )
+            if verb == "create":
+                return self._create(resource, ns, query, body or {})
+            if verb == "get":
+                return 200, self._get(resource, ns, name, run_script=True)
+            if verb == "update":
+                return self._update(resource, ns, name, body or {})
+            return self._delete(resource, ns, name, query, body or {})
 
-    def _list(self, kind: str, api_version: str, items: Iterator[Obj]) -> tuple[int, Obj]:
-        return 200, {
-            "kind": kind,
-            "apiVersion": api_version,
-            "metadata": {"resourceVersion": "1"},
-            "items": list(items),
-        }
+    def _not_found(self, resource: str, name: str) -> ApiError:
+        group = KINDS[resource][1]
+        qualified = f"{resource}.{group}" if group else resource
+        details = {"name": name, "group": group, "kind": resource}
+        return ApiError(404, "NotFound", f'{qualified} "{name}" not found', details)
 
-    def _jobs_all_get(self, query: dict[str, str], body: None) -> tuple[int, Obj]:
-        selector = query.get("labelSelector")
-        jobs = (j for j in self.jobs.values() if matches_labels(j["metadata"].get("labels", {}), selector))
-        return self._list("JobList", "batch/v1", jobs)
+    def _get(self, resource: str, ns: str, name: str, run_script: bool = False) -> Obj:
+        if (resource, ns, name) not in self.objects:
+            raise self._not_found(resource, name)
+        steps = self.scripts.get((ns, name)) if run_script and resource == "jobs" else None
+        if steps:
+            steps.pop(0)(self)
+        return self.objects[(resource, ns, name)]
 
-    def _jobs_get(self, ns: str, query: dict[str, str], body: None) -> tuple[int, Obj]:
-        selector = query.get("labelSelector")
-        jobs = (
-            j
-            for (n, _), j in self.jobs.items()
-            if n == ns and matches_labels(j["metadata"].get("labels", {}), selector)
-        )
-        return self._list("JobList", "batch/v1", jobs)
+    def _list(self, resource: str, ns: str | None, query: dict[str, str]) -> tuple[int, Obj]:
+        kind, group, version = KINDS[resource]
+        items = [
+            obj
+            for (r, n, _), obj in self.objects.items()
+            if r == resource
+            and (ns is None or n == ns)
+            and matches_labels(obj["metadata"].get("labels") or {}, query.get("labelSelector"))
+            and matches_fields(obj, query.get("fieldSelector"))
+        ]
+        items.sort(key=lambda o: (o["metadata"]["namespace"], o["metadata"]["name"]))
+        rv = str(next(self._rv))
+        api_version = f"{group}/{version}" if group else version
+        metadata = {"resourceVersion": rv}
+        return 200, {"kind": f"{kind}List", "apiVersion": api_version, "metadata": metadata, "items": items}
 
-    def _jobs_post(self, ns: str, query: dict[str, str], body: Obj) -> tuple[int, Obj]:
-        self._require_namespace(ns)
+    def _check_owner_references(self, obj: Obj, ns: str) -> None:
+        for ref in obj["metadata"].get("ownerReferences") or []:
+            owner = next((r for r, (k, _, _) in KINDS.items() if k == ref["kind"]), ref["kind"].lower() + "s")
+            group = ref["apiVersion"].rpartition("/")[0]
+            request = Request("update", group, f"{owner}/finalizers", ns)
+            if ref.get("blockOwnerDeletion") and not self.rbac.allows(request):
+                raise ApiError(
+                    403,
+                    "Forbidden",
+                    f'{obj["kind"].lower()}s "{obj["metadata"]["name"]}" is forbidden: cannot set '
+                    "blockOwnerDeletion if an ownerReference refers to a resource you can't set finalizers on",
+                )
+
+    def _create(self, resource: str, ns: str, query: dict[str, str], body: Obj) -> tuple[int, Obj]:
+        kind, group, _ = KINDS[resource]
         name = body["metadata"]["name"]
         if body["metadata"].get("namespace", ns) != ns:
             raise ApiError(
                 400, "BadRequest", "the namespace of the provided object does not match the request"
             )
-        if self.invalid:
-            raise ApiError(
-                422,
-                "Invalid",
-                f'Job.batch "{name}" is invalid: {self.invalid}',
-                {"name": name, "group": "batch", "kind": "Job"},
-            )
-        if (ns, name) in self.jobs:
-            raise ApiError(
-                409,
-                "AlreadyExists",
-                f'jobs.batch "{name}" already exists',
-                {"name": name, "group": "batch", "kind": "jobs"},
-            )
-        job = copy.deepcopy(body)
-        job["metadata"] = self._meta(job["metadata"], ns)
-        uid = job["metadata"]["uid"]
+        if self.invalid and resource == "jobs":
+            details = {"name": name, "group": group, "kind": kind}
+            raise ApiError(422, "Invalid", f'{kind}.{group} "{name}" is invalid: {self.invalid}', details)
+        self._check_owner_references(body, ns)
+        if (resource, ns, name) in self.objects:
+            qualified = f"{resource}.{group}" if group else resource
+            details = {"name": name, "group": group, "kind": resource}
+            raise ApiError(409, "AlreadyExists", f'{qualified} "{name}" already exists', details)
+        obj = copy.deepcopy(body)
+        obj["metadata"] = self._meta(obj["metadata"], ns)
+        getattr(self, f"_default_{resource}", lambda o: None)(obj)
+        if query.get("dryRun") != "All":
+            self.store(resource, obj)
+        return 201, obj
+
+    def _default_jobs(self, job: Obj) -> None:
+        uid, name = job["metadata"]["uid"], job["metadata"]["name"]
         selector = {"batch.kubernetes.io/controller-uid": uid}
         job["spec"].setdefault("completionMode", "NonIndexed")
         job["spec"].setdefault("suspend", False)
@@ -407,76 +350,69 @@ class FakeKubeApi:
             {**selector, "batch.kubernetes.io/job-name": name, "controller-uid": uid, "job-name": name}
         )
         job["status"] = {}
-        if query.get("dryRun") != "All":
-            self.jobs[(ns, name)] = job
-        return 201, job
 
-    def _services_post(self, ns: str, query: dict[str, str], body: Obj) -> tuple[int, Obj]:
-        self._require_namespace(ns)
-        name = body["metadata"]["name"]
-        if (ns, name) in self.services:
-            raise ApiError(
-                409,
-                "AlreadyExists",
-                f'services "{name}" already exists',
-                {"name": name, "group": "", "kind": "services"},
-            )
-        service = copy.deepcopy(body)
-        service["metadata"] = self._meta(service["metadata"], ns)
+    def _default_services(self, service: Obj) -> None:
         service["spec"].setdefault("type", "ClusterIP")
         service["spec"].setdefault("sessionAffinity", "None")
         service["status"] = {"loadBalancer": {}}
-        if query.get("dryRun") != "All":
-            self.services[(ns, name)] = service
-        return 201, service
 
-    def _job_get(self, ns: str, name: str, query: dict[str, str], body: None) -> tuple[int, Obj]:
-        if (ns, name) not in self.jobs:
-            raise self._not_found("jobs", "batch", name)
-        steps = self.scripts.get((ns, name))
-        if steps:
-            steps.pop(0)(self)
-        return 200, self.jobs[(ns, name)]
+    def _check_preconditions(self, obj: Obj, preconditions: Obj, resource: str) -> None:
+        meta = obj["metadata"]
+        for field in ("uid", "resourceVersion"):
+            if preconditions.get(field) and preconditions[field] != meta[field]:
+                raise ApiError(
+                    409,
+                    "Conflict",
+                    f'Operation cannot be fulfilled on {resource} "{meta["name"]}": the object has been '
+                    "modified; please apply your changes to the latest version and try again",
+                )
 
-    def _job_delete(self, ns: str, name: str, query: dict[str, str], body: Obj | None) -> tuple[int, Obj]:
-        job = self.jobs.pop((ns, name), None)
-        if job is None:
-            raise self._not_found("jobs", "batch", name)
-        # batch/v1 Jobs default to orphaning their pods over the REST API (kubectl sends Background).
-        policy = query.get("propagationPolicy") or (body or {}).get("propagationPolicy") or "Orphan"
-        for key, pod in list(self.pods.items()):
-            owners = pod["metadata"].get("ownerReferences", [])
-            if key[0] == ns and any(o["uid"] == job["metadata"]["uid"] for o in owners):
-                if policy == "Orphan":
-                    pod["metadata"]["ownerReferences"] = []
-                else:
-                    del self.pods[key]
+    def _update(self, resource: str, ns: str, name: str, body: Obj) -> tuple[int, Obj]:
+        current = self._get(resource, ns, name)
+        self._check_preconditions(
+            current, {"resourceVersion": body["metadata"].get("resourceVersion")}, resource
+        )
+        updated = copy.deepcopy(body)
+        updated["metadata"] = {
+            **current["metadata"],
+            **{k: v for k, v in body["metadata"].items() if k != "uid"},
+        }
+        self.touch(updated)
+        return 200, self.store(resource, updated)
+
+    def _delete(self, resource: str, ns: str, name: str, query: dict[str, str], body: Obj) -> tuple[int, Obj]:
+        obj = self._get(resource, ns, name)
+        self._check_preconditions(obj, body.get("preconditions") or {}, resource)
+        policy = query.get("propagationPolicy") or body.get("propagationPolicy")
+        policy = policy or DEFAULT_PROPAGATION.get(resource, "Background")
+        uid = obj["metadata"]["uid"]
+        if policy == "Orphan":
+            for dependent in self.objects.values():
+                refs = dependent["metadata"].get("ownerReferences") or []
+                dependent["metadata"]["ownerReferences"] = [r for r in refs if r["uid"] != uid]
+            del self.objects[(resource, ns, name)]
+        elif policy == "Foreground":
+            obj["metadata"].setdefault("deletionTimestamp", self.now())
+            obj["metadata"]["finalizers"] = ["foregroundDeletion"]
+            self.touch(obj)
+            self._schedule_gc()
+            return 200, obj
+        else:
+            del self.objects[(resource, ns, name)]
+            self._schedule_gc()
+        details = {"name": name, "group": KINDS[resource][1], "kind": resource, "uid": uid}
         return 200, {
             "kind": "Status",
             "apiVersion": "v1",
             "metadata": {},
             "status": "Success",
-            "details": {"name": name, "group": "batch", "kind": "jobs", "uid": job["metadata"]["uid"]},
+            "details": details,
         }
 
-    def _pods_get(self, ns: str, query: dict[str, str], body: None) -> tuple[int, Obj]:
-        selector = query.get("labelSelector")
-        pods = (
-            p
-            for (n, _), p in self.pods.items()
-            if n == ns and matches_labels(p["metadata"]["labels"], selector)
-        )
-        return self._list("PodList", "v1", pods)
-
-    def _pod_get(self, ns: str, name: str, query: dict[str, str], body: None) -> tuple[int, Obj]:
-        if (ns, name) not in self.pods:
-            raise self._not_found("pods", "", name)
-        return 200, self.pods[(ns, name)]
-
-    def _log_get(self, ns: str, name: str, query: dict[str, str], body: None) -> tuple[int, Any]:
-        pod = self.pods.get((ns, name))
+    def _log(self, ns: str, name: str, query: dict[str, str]) -> tuple[int, Any]:
+        pod = self.objects.get(("pods", ns, name))
         if pod is None:
-            raise self._not_found("pods", "", name)
+            raise self._not_found("pods", name)
         container = query.get("container", "trainer")
         if container != pod["spec"]["containers"][0]["name"]:
             raise ApiError(400, "BadRequest", f"container {container} is not valid for pod {name}")
@@ -496,11 +432,6 @@ class FakeKubeApi:
                 )
             return 200, logs["previous"]
         return 200, logs["current"]
-
-    def _events_get(self, ns: str, query: dict[str, str], body: None) -> tuple[int, Obj]:
-        selector = query.get("fieldSelector")
-        events = (e for e in self.events if e["metadata"]["namespace"] == ns and matches_fields(e, selector))
-        return self._list("EventList", "v1", events)
 
 
 def _handler(api: FakeKubeApi) -> type[BaseHTTPRequestHandler]:
@@ -549,7 +480,7 @@ def _handler(api: FakeKubeApi) -> type[BaseHTTPRequestHandler]:
                 self.wfile.flush()
             self.wfile.write(b"0\r\n\r\n")
 
-        do_GET = do_POST = do_DELETE = _serve  # noqa: N815 - BaseHTTPRequestHandler's names
+        do_GET = do_POST = do_PUT = do_DELETE = _serve  # noqa: N815 - BaseHTTPRequestHandler's names
 
     return Handler
 
@@ -563,18 +494,18 @@ clusters:
   cluster:
     server: {server_url}
 users:
-- name: alice
+- name: {USER}
   user:
     token: {token}
 contexts:
 - name: fake
   context:
     cluster: fake
-    user: alice
+    user: {USER}
 {"    namespace: " + namespace if namespace else ""}
 - name: no-namespace
   context:
     cluster: fake
-    user: alice
+    user: {USER}
 current-context: fake
 """

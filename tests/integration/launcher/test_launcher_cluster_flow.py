@@ -11,11 +11,15 @@ from pathlib import Path
 import yaml
 from cli_result import SUBMIT, TRAINER_ARGS, Result
 from fake_kube_api import FakeKubeApi, kubeconfig
+from fake_rbac import K8S, Rbac
+
+from support.waiting import eventually
 
 NS = "ml"
 """The namespace of the kubeconfig's current context."""
 
 Launcher = Callable[..., Result]
+LIST_ALL_NAMESPACES = K8S / "components/list-all-namespaces/clusterrole.yaml"
 
 
 def test_submit_creates_the_job_in_the_context_namespace(launcher: Launcher, api: FakeKubeApi) -> None:
@@ -196,7 +200,7 @@ def test_context_without_namespace_uses_default(launcher: Launcher, api: FakeKub
 
 
 def test_forbidden_is_one_line(launcher: Launcher, api: FakeKubeApi) -> None:
-    api.forbidden.add(("create", "jobs"))
+    api.rbac = api.rbac.without("create", "batch", "jobs")
     result = launcher(*SUBMIT, *TRAINER_ARGS)
     assert result.code == 5
     assert result.error_line.startswith(
@@ -260,8 +264,17 @@ def test_list_selects_by_our_labels(launcher: Launcher, api: FakeKubeApi) -> Non
     assert result.code == 0, result.err
     assert result.out.splitlines()[0].split() == ["NAME", "PHASE", "FAILED", "AGE", "ARTIFACTS"]
     assert [line.split()[0] for line in result.out.splitlines()[1:]] == ["reviews-42"]
+    api.rbac = Rbac.shipped(LIST_ALL_NAMESPACES)
     everywhere = launcher("list", "-A", "-o", "json")
     assert sorted(job["name"] for job in json.loads(everywhere.out)) == ["other-7", "reviews-42"]
+
+
+def test_list_of_all_namespaces_needs_the_cluster_role(launcher: Launcher) -> None:
+    """A namespace's Role cannot grant a cluster-scope list: the shipped base alone refuses `list -A`."""
+    result = launcher("list", "-A")
+    assert result.code == 5
+    assert result.error_line.startswith("launcher: error: forbidden: cannot list jobs in all namespaces (")
+    assert result.error_line.endswith("ask for the ClusterRole from k8s/components/list-all-namespaces")
 
 
 def test_logs_of_every_pod_and_follow(launcher: Launcher, api: FakeKubeApi) -> None:
@@ -299,7 +312,8 @@ def test_delete_removes_the_job_and_its_pods(launcher: Launcher, api: FakeKubeAp
     result = launcher("delete", "reviews-42")
     assert result.code == 0, result.err
     assert result.out.strip() == "job.batch/reviews-42 deleted"
-    assert api.jobs == {} and (NS, pod) not in api.pods
+    assert api.jobs == {}
+    assert eventually(lambda: (NS, pod) not in api.pods)  # the garbage collector removes the pods later
     assert any(
         "propagationPolicy=Background" in path for method, path, _ in api.requests if method == "DELETE"
     )
@@ -329,17 +343,3 @@ def test_console_script_in_a_subprocess(kubeconfig_file: Path, api: FakeKubeApi)
     )
     assert status.returncode == 0
     assert json.loads(status.stdout)["phase"] == "Pending"
-
-
-def test_submit_multinode_creates_the_indexed_job_and_its_owned_headless_service(
-    launcher: Launcher, api: FakeKubeApi
-) -> None:
-    result = launcher(*SUBMIT, "--nodes", "2", *TRAINER_ARGS)
-    assert result.code == 0, result.err
-    job = api.job(NS, "reviews-42")
-    assert job["spec"]["completionMode"] == "Indexed" and job["spec"]["completions"] == 2
-    service = api.services[(NS, "reviews-42")]
-    assert service["spec"]["clusterIP"] == "None"
-    assert service["metadata"]["ownerReferences"][0]["uid"] == job["metadata"]["uid"]
-    posts = [path for method, path, _ in api.requests if method == "POST"]
-    assert posts == ["/apis/batch/v1/namespaces/ml/jobs", "/api/v1/namespaces/ml/services"]

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 import yaml
 
-from launcher import commands, labels, manifests
+from launcher import commands, labels, manifests, trainer_command
 from launcher.errors import UsageError
 from launcher.settings import JobSettings, load
 from trainer.contract import container, exit_codes
@@ -163,7 +163,7 @@ def test_output_is_required() -> None:
 
 
 def test_output_forms() -> None:
-    assert manifests.output_uri(["--output=s3://a/b"]) == "s3://a/b"
+    assert trainer_command.output_uri(["--output=s3://a/b"]) == "s3://a/b"
     assert (
         job(["--model", "m"], env=["TRAINER_OUTPUT=s3://x/y"])["metadata"]["annotations"][
             "tf-finetune-k8s/output"

@@ -48,7 +48,7 @@ def trainer_container(job: dict[str, Any]) -> dict[str, Any]:
 )
 def test_multinode_manifests_validate_strictly(options: dict[str, Any], namespace: str | None) -> None:
     rendered = commands.render_run(settings(**options), ARGS, "reviews-42", namespace)
-    assert [m["kind"] for m in rendered] == ["Job", "Service"]
+    assert [m["kind"] for m in rendered] == ["Job", "NetworkPolicy", "Service"]
     for manifest in rendered:
         for version in K8S_VERSIONS:
             kubernetes_validate.validate(manifest, version, strict=True)
@@ -60,7 +60,9 @@ def test_one_node_renders_the_single_node_job_only() -> None:
 
 
 def test_the_indexed_job_runs_n_pods_that_find_each_other() -> None:
-    job, service = commands.render_run(settings(nodes=3, gpus=4, backoff_limit=2), ARGS, "reviews-42", "ml")
+    job, _, service = commands.render_run(
+        settings(nodes=3, gpus=4, backoff_limit=2), ARGS, "reviews-42", "ml"
+    )
     spec = job["spec"]
     assert spec["completionMode"] == "Indexed"
     assert spec["completions"] == spec["parallelism"] == 3
@@ -81,7 +83,7 @@ def test_the_indexed_job_runs_n_pods_that_find_each_other() -> None:
 
 
 def test_the_headless_service_selects_exactly_the_runs_pods() -> None:
-    job, service = commands.render_run(settings(nodes=2, labels=["team=ml"]), ARGS, "reviews-42", "ml")
+    job, _, service = commands.render_run(settings(nodes=2, labels=["team=ml"]), ARGS, "reviews-42", "ml")
     spec = service["spec"]
     assert service["apiVersion"] == "v1" and service["metadata"]["namespace"] == "ml"
     assert spec["clusterIP"] == "None"
@@ -94,13 +96,37 @@ def test_the_headless_service_selects_exactly_the_runs_pods() -> None:
     assert service["metadata"]["labels"] == job["metadata"]["labels"]  # `launcher list` selectors see it too
 
 
+def test_the_network_policy_admits_only_the_runs_own_pods_and_never_restricts_egress() -> None:
+    job, policy, _ = commands.render_run(settings(nodes=2, labels=["team=ml"]), ARGS, "reviews-42", "ml")
+    spec = policy["spec"]
+    pod_labels = job["spec"]["template"]["metadata"]["labels"]
+    own = {
+        labels.LABEL_NAME: "trainer",
+        labels.LABEL_INSTANCE: "reviews-42",
+        labels.LABEL_MANAGED_BY: "launcher",
+    }
+    assert spec["podSelector"] == {"matchLabels": own} and own.items() <= pod_labels.items()
+    assert spec["policyTypes"] == ["Ingress"]  # egress (S3, DNS, the Hub) stays open
+    assert spec["ingress"] == [{"from": [{"podSelector": {"matchLabels": own}}]}]  # no namespace, no IP block
+
+
+def test_every_rendered_object_carries_the_run_label_for_kubectl_delete() -> None:
+    rendered = commands.render_run(settings(nodes=2), ARGS, "reviews-42")
+    assert {m["metadata"]["labels"][labels.LABEL_INSTANCE] for m in rendered} == {"reviews-42"}
+
+
+def test_a_single_node_pod_opens_no_port_and_needs_no_policy() -> None:
+    (job,) = commands.render_run(settings(), ARGS, "reviews-42")
+    assert "ports" not in trainer_container(job)
+
+
 def test_a_name_starting_with_a_digit_gets_a_dns1035_service_name() -> None:
-    job, service = commands.render_run(settings(nodes=2), ARGS, "42-reviews")
+    job, _, service = commands.render_run(settings(nodes=2), ARGS, "42-reviews")
     assert service["metadata"]["name"] == "w42-reviews"
     assert job["spec"]["template"]["spec"]["subdomain"] == "w42-reviews"
     env = {e["name"]: e["value"] for e in trainer_container(job)["env"]}
     assert env[WORKER_HOSTS_ENV].startswith("42-reviews-0.w42-reviews:2222,")
-    for manifest in (job, service):
+    for manifest in commands.render_run(settings(nodes=2), ARGS, "42-reviews"):
         kubernetes_validate.validate(manifest, K8S_VERSIONS[-1], strict=True)
 
 
@@ -111,14 +137,14 @@ def test_a_name_too_long_for_the_pod_hostnames_is_a_usage_error() -> None:
 
 
 def test_non_retryable_codes_still_fail_the_whole_job_at_once() -> None:
-    job, _ = commands.render_run(settings(nodes=2), ARGS, "reviews-42")
+    job, *_ = commands.render_run(settings(nodes=2), ARGS, "reviews-42")
     rules = job["spec"]["podFailurePolicy"]["rules"]
     assert rules[0]["action"] == "FailJob"
     assert rules[0]["onExitCodes"]["values"] == sorted(int(c) for c in exit_codes.NON_RETRYABLE)
 
 
 def test_the_service_is_owned_by_the_created_job() -> None:
-    _, service = commands.render_run(settings(nodes=2), ARGS, "reviews-42")
+    _, _, service = commands.render_run(settings(nodes=2), ARGS, "reviews-42")
     created_job = {"metadata": {"name": "reviews-42", "uid": "1234"}, "kind": "Job"}
     owned = multinode.owned_by(service, created_job)
     assert owned["metadata"]["ownerReferences"] == [
@@ -138,7 +164,7 @@ def test_render_flag(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["render", "--name", "reviews-42", "--image", IMAGE, "--nodes", "2", "--", *ARGS])
     out = capsys.readouterr().out
     assert code == 0
-    assert [d["kind"] for d in yaml.safe_load_all(out)] == ["Job", "Service"]
+    assert [d["kind"] for d in yaml.safe_load_all(out)] == ["Job", "NetworkPolicy", "Service"]
 
 
 def test_nodes_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:

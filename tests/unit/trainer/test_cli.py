@@ -93,7 +93,7 @@ def test_missing_required_flags_are_named(capsys: pytest.CaptureFixture[str]) ->
 def test_unknown_verb(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["fly"]) == ExitCode.USAGE
     assert capsys.readouterr().err == (
-        "trainer: error: unknown verb 'fly'; choose one of: train, evaluate, predict, export\n"
+        "trainer: error: unknown verb 'fly'; choose one of: train, evaluate, predict, export (see `trainer --help`)\n"
     )
 
 
@@ -142,3 +142,48 @@ def test_train_help_documents_every_flag() -> None:
         "--seed",
     ):
         assert flag in result.stdout, flag
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ["train", *REQUIRED, "--epochz", "3"],
+            "trainer: error: unrecognized arguments: --epochz 3 (did you mean --epochs?)",
+        ),
+        (["train", *REQUIRED, "--epochs"], "trainer: error: argument --epochs: expected one argument"),
+        (
+            [],
+            "trainer: error: no verb given; choose one of: train, evaluate, predict, export (see `trainer --help`)",
+        ),
+    ],
+)
+def test_bad_input_is_one_line_no_usage_and_reaches_the_termination_log(
+    args: list[str],
+    line: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    termination = tmp_path / "termination-log"
+    monkeypatch.setenv("TERMINATION_MESSAGE_PATH", str(termination))
+    assert main(args) == ExitCode.USAGE
+    out, err = capsys.readouterr()
+    assert (out, err) == ("", line + "\n")
+    assert termination.read_text() == f"exit 2: {line.removeprefix('trainer: error: ')}\n"
+
+
+def test_error_lines_and_the_termination_log_mask_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    termination = tmp_path / "termination-log"
+    monkeypatch.setenv("TERMINATION_MESSAGE_PATH", str(termination))
+    monkeypatch.setenv("HF_TOKEN", "hf_SeCrEt0123456789")
+    code = main(["train", *REQUIRED, "--epochs", "hf_SeCrEt0123456789"])
+    err = capsys.readouterr().err
+    assert code == ExitCode.USAGE
+    assert "hf_SeCrEt0123456789" not in err + termination.read_text()
+    assert (
+        "--epochs (TRAINER_EPOCHS): Input should be a valid integer, unable to parse string as an integer (got '***')"
+        in err
+    )

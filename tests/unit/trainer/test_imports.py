@@ -9,12 +9,15 @@ TF_FREE = (
     "trainer.contract.container",
     "trainer.contract.exit_codes",
     "trainer.contract.workers",
+    "trainer.contract.redaction",
+    "trainer.settings.parse",
     "trainer.settings.train",
     "trainer.settings.verbs",
     "trainer.data.labels",
     "trainer.distribute.cluster",
     "trainer.distribute.plan",
     "trainer.outputs.run_record",
+    "trainer.outputs.redaction",
     "trainer.verbs.scope",
 )
 
