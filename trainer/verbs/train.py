@@ -14,6 +14,7 @@ from typing import Any
 from trainer.data.prepare import Prepared, TrainingInputs, prepare_training_data
 from trainer.distribute import host
 from trainer.distribute.cluster import resolve_cluster
+from trainer.distribute.devices import accelerators
 from trainer.distribute.plan import Facts, RunPlan, plan_training
 from trainer.distribute.strategy import (
     chief_or_temp_dir,
@@ -74,6 +75,8 @@ def _train(settings: TrainSettings, scope: Scope, inputs: TrainingInputs, timeli
     journal = RunJournal.start(
         scope.storage, scope.output, settings.model_dump(mode="json"), writes=is_chief(strategy)
     )
+    journal.record.accelerator = accelerators(num_workers(strategy))
+    journal.record.phase_marks = timeline.marks  # the same dict: every later mark is recorded
     run = _Run(settings, scope, strategy, journal, scope.stop_on_sigterm(), timeline)
     with journal.failures():
         timeline.mark("imports_and_strategy")
