@@ -241,7 +241,26 @@ class OutputArguments(BaseModel):
         description="bar: Keras progress bar; lines: one log line every --log-every-steps steps and per epoch "
         "(readable in kubectl logs); auto: bar in a terminal, lines otherwise.",
     )
-    log_every_steps: int = Field(default=50, gt=0, description="Steps between progress lines in lines mode.")
+    log_every_steps: int = Field(
+        default=50,
+        gt=0,
+        description="Steps between progress lines in lines mode, and between the step curves in TensorBoard.",
+    )
+    profile_steps: list[int] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=2,
+        description="Profile these training steps with TensorFlow's profiler: START,STOP (or one step), counted "
+        "from 1 in this process. The trace goes to <output>/tensorboard/plugins/profile/ (TensorBoard's Profile "
+        "tab, with the tensorboard-plugin-profile package).",
+    )
+
+    @field_validator("profile_steps")
+    @classmethod
+    def _step_range(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and (value[0] < 1 or value[-1] < value[0]):
+            raise ValueError("--profile-steps takes START,STOP with 1 <= START <= STOP, or one step")
+        return value
 
 
 class TrainSettings(

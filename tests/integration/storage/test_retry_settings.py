@@ -51,7 +51,9 @@ def test_config_file_settings_win(aws_env: Path) -> None:
 
 
 def test_a_named_profile_is_read(aws_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    aws_env.write_text("[default]\nmax_attempts = 7\n[profile platform]\nretry_mode = legacy\nmax_attempts = 2\n")
+    aws_env.write_text(
+        "[default]\nmax_attempts = 7\n[profile platform]\nretry_mode = legacy\nmax_attempts = 2\n"
+    )
     monkeypatch.setenv("AWS_PROFILE", "platform")
     assert resolved() == {"mode": "legacy", "total_max_attempts": 2}
 
