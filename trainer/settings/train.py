@@ -12,7 +12,8 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings
 
 from trainer.contract.container import SCRATCH_DIR
-from trainer.settings.shared import output_field, overwrite_field, settings_config
+from trainer.settings.grammar import IntList, StrList
+from trainer.settings.shared import ConfigFileArguments, output_field, overwrite_field, settings_config
 
 DataFormat = Literal["auto", "csv", "tsv", "jsonl", "parquet"]
 ProgressMode = Literal["auto", "bar", "lines"]
@@ -33,7 +34,7 @@ class ModelArguments(BaseModel):
         description="Pretrained model: a Hugging Face Hub id (bert-base-cased), a local save_pretrained folder, "
         "or such a folder under an s3:// prefix."
     )
-    labels: list[str] | None = Field(
+    labels: StrList | None = Field(
         default=None,
         description="The label set in id order (repeat the flag). Default: inferred from the training data, sorted.",
     )
@@ -61,7 +62,7 @@ class DataArguments(BaseModel):
         description="Fraction of the training rows held out for evaluation when --eval-data is not given "
         "(fixed --seed, stratified by label).",
     )
-    text_column: list[str] = Field(
+    text_column: StrList = Field(
         default=["text"],
         min_length=1,
         max_length=2,
@@ -246,7 +247,7 @@ class OutputArguments(BaseModel):
         gt=0,
         description="Steps between progress lines in lines mode, and between the step curves in TensorBoard.",
     )
-    profile_steps: list[int] | None = Field(
+    profile_steps: IntList | None = Field(
         default=None,
         min_length=1,
         max_length=2,
@@ -264,6 +265,7 @@ class OutputArguments(BaseModel):
 
 
 class TrainSettings(
+    ConfigFileArguments,
     OutputArguments,
     DistributionArguments,
     CheckpointArguments,
