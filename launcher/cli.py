@@ -113,7 +113,7 @@ def _run(verb: str, values: dict[str, Any], trainer_args: list[str], io: command
             return commands.render(job, trainer_args, conn.namespace, io, not options.no_validate)
         return _submit(job, options, conn, trainer_args, io)
     cluster = _connect(conn)
-    poll = (options.poll_interval if options else None) or DEFAULT_POLL_SECONDS
+    poll = getattr(options, "poll_interval", None) or DEFAULT_POLL_SECONDS
     verbs: dict[str, Callable[[], int]] = {
         "status": lambda: commands.status(cluster, values["name"], options.output, io),
         "logs": lambda: commands.logs(

@@ -115,9 +115,11 @@ def key_values(value: Any) -> Any:
 
 
 StrList = Annotated[list[str], NoDecode, BeforeValidator(items)]
-IntList = Annotated[list[int], NoDecode, BeforeValidator(items)]
+OptionalStrList = Annotated[list[str] | None, NoDecode, BeforeValidator(items)]
+OptionalIntList = Annotated[list[int] | None, NoDecode, BeforeValidator(items)]
 """List settings whose flag, variable and config value follow `items` (NoDecode: pydantic-settings hands the text
-over, repeated flags joined by commas, instead of decoding it as JSON)."""
+over, repeated flags joined by commas, instead of decoding it as JSON; it finds the marker only outside a union,
+hence the optional variants)."""
 
 
 def read_config_file(path: Path, known: Collection[str]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings
 
 from trainer.contract.container import SCRATCH_DIR
-from trainer.settings.grammar import IntList, StrList
+from trainer.settings.grammar import OptionalIntList, OptionalStrList, StrList
 from trainer.settings.shared import ConfigFileArguments, output_field, overwrite_field, settings_config
 
 DataFormat = Literal["auto", "csv", "tsv", "jsonl", "parquet"]
@@ -34,7 +34,7 @@ class ModelArguments(BaseModel):
         description="Pretrained model: a Hugging Face Hub id (bert-base-cased), a local save_pretrained folder, "
         "or such a folder under an s3:// prefix."
     )
-    labels: StrList | None = Field(
+    labels: OptionalStrList = Field(
         default=None,
         description="The label set in id order (repeat the flag). Default: inferred from the training data, sorted.",
     )
@@ -247,7 +247,7 @@ class OutputArguments(BaseModel):
         gt=0,
         description="Steps between progress lines in lines mode, and between the step curves in TensorBoard.",
     )
-    profile_steps: IntList | None = Field(
+    profile_steps: OptionalIntList = Field(
         default=None,
         min_length=1,
         max_length=2,

@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings
 
-from trainer.settings.grammar import StrList
+from trainer.settings.grammar import OptionalStrList, StrList
 from trainer.settings.shared import ConfigFileArguments, output_field, overwrite_field, settings_config
 from trainer.settings.train import (
     DataArguments,
@@ -75,7 +75,7 @@ class PredictSettings(VerbOutputArguments, InputArguments, ArtifactArguments, Ba
     all_probabilities: bool = Field(
         default=False, description="Also write every class's probability (`probabilities`: {label: p})."
     )
-    keep_column: StrList | None = Field(
+    keep_column: OptionalStrList = Field(
         default=None,
         description="Input column to copy into each output row (repeat the flag; e.g. an id). "
         "Default: the text column(s).",
