@@ -109,7 +109,7 @@ def endpoint(url: str) -> str:
 
 
 def extended_resources(pairs: Mapping[str, str]) -> dict[str, int]:
-    """`--resource` values: an extended resource (`rdma/ib`, `nvidia.com/mig-1g.10gb`) and a whole count. Kubernetes
+    """`--resources` values: an extended resource (`rdma/ib`, `nvidia.com/mig-1g.10gb`) and a whole count. Kubernetes
     requires a domain prefix on extended resources (`cpu`, `memory` and `hugepages-*` have their own flags)."""
     counts = {}
     for name, count in pairs.items():

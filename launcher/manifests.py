@@ -130,8 +130,8 @@ def build_pod_spec(settings: JobSettings, trainer_args: Sequence[str]) -> dict[s
         spec["imagePullSecrets"] = [{"name": secret} for secret in settings.image_pull_secrets]
     if settings.runtime_class:
         spec["runtimeClassName"] = settings.runtime_class
-    if settings.affinity_file:
-        spec["affinity"] = dict(settings.affinity_file)
+    if settings.affinity:
+        spec["affinity"] = settings.affinity
     return spec
 
 

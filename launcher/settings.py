@@ -1,18 +1,18 @@
 """Typed launcher settings: flags > `LAUNCHER_*` environment variables > YAML defaults file > defaults.
 
 Two groups: `ConnectionSettings` (which cluster and namespace, for every verb) and `JobSettings` (what to run,
-for `render` and `submit`). Both are pure values; `load` and `read_config` are the only functions here that
-read the environment or files.
+for `render` and `submit`); the verbs' own options are in `verb_options`. Names and list values follow the
+grammar both CLIs share (`trainer.settings.grammar`): the setting `node_selector` is the flag `--node-selector`,
+the variable `LAUNCHER_NODE_SELECTOR` and the config key `node_selector`. All are pure values; `load`,
+`read_config` and `check_environment` are the only functions here that read the environment or files.
 """
 
-import difflib
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -38,18 +38,20 @@ from launcher.setting_types import (
     SecretEnv,
     Tolerations,
     WholeSeconds,
+    read_affinity,
 )
+from trainer.settings import grammar
 
 ENV_PREFIX = "LAUNCHER_"
 CONFIG_ENV = "LAUNCHER_CONFIG"
 """Environment variable naming the YAML defaults file (same as `--config`)."""
 
 
-class _Base(BaseSettings):
+class SettingsBase(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", populate_by_name=True)
 
 
-class ConnectionSettings(_Base):
+class ConnectionSettings(SettingsBase):
     """Which cluster to talk to; found the way kubectl finds it."""
 
     kubeconfig: Path | None = Field(
@@ -63,7 +65,7 @@ class ConnectionSettings(_Base):
     )
 
 
-class JobSettings(_Base):
+class JobSettings(SettingsBase):
     """Everything a single-node training Job needs besides the trainer's own arguments."""
 
     name: JobName | None = Field(
@@ -106,7 +108,7 @@ class JobSettings(_Base):
     )
     queue: ObjectName | None = Field(
         None,
-        description="Kueue LocalQueue: the Job waits suspended until the queue admits it (docs/sweeps.md)",
+        description="Kueue LocalQueue: the Job waits suspended until the queue admits it (docs/launcher.md)",
     )
     s3_secret: ObjectName | None = Field(
         None, description="Secret whose keys (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...) become env vars"
@@ -161,8 +163,16 @@ class JobSettings(_Base):
         description="delete the finished Job and its pods (and logs) after this many seconds",
     )
 
+    _affinity: dict[str, Any] | None = PrivateAttr(None)
+
+    @property
+    def affinity(self) -> dict[str, Any] | None:
+        """The content of `--affinity-file`, read when the settings were loaded."""
+        return self._affinity
+
     @model_validator(mode="after")
     def _consistent(self) -> "JobSettings":
+        self._affinity = read_affinity(self.affinity_file) if self.affinity_file else None
         self.cpu = self.cpu or quantities.default_cpu(self.gpus)
         self.memory = self.memory or quantities.default_memory(self.gpus)
         # A memory-backed emptyDir is charged to the container's memory limit.
@@ -175,54 +185,31 @@ class JobSettings(_Base):
         if self.scratch_storage_class and not self.scratch_size:
             raise ValueError("--scratch-storage-class needs --scratch-size: the size of the claim to create")
         if self.gpu_resource in self.resources:
-            raise ValueError(f"--resource {self.gpu_resource} is the GPU resource: set its count with --gpus")
+            raise ValueError(
+                f"--resources {self.gpu_resource} is the GPU resource: set its count with --gpus"
+            )
         return self
 
 
-class ReportSettings(_Base):
-    """How `status`, `list`, `sweep status` and `submit --wait` report a run's cost."""
-
-    gpu_hour_price: float | None = Field(None, gt=0, description="price of a GPU-hour: also show the cost")
-
-
-S = TypeVar("S", bound=_Base)
-
-
-FLAG_NAMES = {
-    "image_pull_secrets": "--image-pull-secret",
-    "tolerations": "--toleration",
-    "labels": "--label",
-    "annotations": "--annotation",
-    "pod_annotations": "--pod-annotation",
-    "resources": "--resource",
-}
-"""Repeatable settings whose flag is singular (one value per flag)."""
+S = TypeVar("S", bound=SettingsBase)
 
 
 def flag(field: str) -> str:
     """The command-line flag of a settings field."""
-    return FLAG_NAMES.get(field, "--" + field.replace("_", "-"))
+    return grammar.flag(field)
 
 
 def env_var(field: str) -> str:
-    return f"{ENV_PREFIX}{field.upper()}"
+    return grammar.env_var(ENV_PREFIX, field)
 
 
-def _known_names() -> dict[str, str]:
-    """Every setting's name, by its config file key."""
-    return {
-        **JobSettings.model_fields,
-        **ConnectionSettings.model_fields,
-        **ReportSettings.model_fields,
-    }  # type: ignore[dict-item]
+SETTING_NAMES = [*JobSettings.model_fields, *ConnectionSettings.model_fields]
+"""The settings of this module; the CLI adds the verbs' options (`verb_options.SETTING_NAMES`)."""
 
 
-def _suggestion(name: str, candidates: list[str]) -> str:
-    close = difflib.get_close_matches(name, candidates, n=1)
-    return f" (did you mean {close[0]}?)" if close else ""
-
-
-def _one_line(error: ValidationError, flags: Mapping[str, Any], defaults: Mapping[str, Any]) -> str:
+def _one_line(
+    error: ValidationError, flags: Mapping[str, Any], defaults: Mapping[str, Any], fields: Collection[str]
+) -> str:
     first = error.errors()[0]
     loc = [str(part) for part in first["loc"] if not isinstance(part, int)]
     message = first["msg"].removeprefix("Value error, ")
@@ -231,7 +218,7 @@ def _one_line(error: ValidationError, flags: Mapping[str, Any], defaults: Mappin
     if not loc:
         return message
     field = loc[0]
-    if field in flags or field not in _known_names():
+    if field in flags or field not in fields:
         origin = flag(field)
     elif env_var(field) in os.environ:
         origin = env_var(field)
@@ -242,32 +229,23 @@ def _one_line(error: ValidationError, flags: Mapping[str, Any], defaults: Mappin
     return f"invalid {origin}: {message}"
 
 
-def check_environment(environ: Mapping[str, str]) -> None:
-    """UsageError for a `LAUNCHER_*` variable that names no setting (a typo would be silently ignored)."""
-    known = [env_var(name) for name in _known_names()] + [CONFIG_ENV]
-    for name in sorted(environ):
-        if name.startswith(ENV_PREFIX) and name not in known:
-            raise UsageError(f"unknown environment variable {name}{_suggestion(name, known)}; unset it")
+def check_environment(environ: Mapping[str, str], known: Collection[str] = SETTING_NAMES) -> None:
+    """UsageError for a `LAUNCHER_*` variable that names no setting in `known` (a typo would be silently
+    ignored)."""
+    unknown = grammar.unknown_variable(environ, ENV_PREFIX, [*map(env_var, known), CONFIG_ENV])
+    if unknown:
+        raise UsageError(unknown)
 
 
-def read_config(config_file: Path | None) -> dict[str, Any]:
-    """The YAML defaults file as a mapping (empty without a file); UsageError if it cannot be used."""
+def read_config(config_file: Path | None, known: Collection[str] = SETTING_NAMES) -> dict[str, Any]:
+    """The YAML defaults file as a mapping (empty without a file); UsageError if it cannot be used or names a
+    setting not in `known` (one file holds defaults for every verb)."""
     if config_file is None:
         return {}
-    if not config_file.is_file():
-        raise UsageError(f"config file {config_file} does not exist")
     try:
-        data = yaml.safe_load(config_file.read_text()) or {}
-    except yaml.YAMLError as e:
-        raise UsageError(f"config file {config_file} is not valid YAML: {str(e).splitlines()[0]}") from e
-    if not isinstance(data, dict):
-        raise UsageError(f"config file {config_file} must be a mapping of setting names to values")
-    # One file holds defaults for both groups.
-    unknown = sorted(set(map(str, data)) - set(_known_names()))
-    if unknown:
-        suggestion = _suggestion(unknown[0], list(_known_names()))
-        raise UsageError(f"config file {config_file}: unknown setting {unknown[0]!r}{suggestion}")
-    return data
+        return grammar.read_config_file(config_file, known)
+    except grammar.SettingsFileError as e:
+        raise UsageError(str(e)) from e
 
 
 def load(cls: type[S], flags: dict[str, Any], defaults: dict[str, Any] | None = None) -> S:
@@ -295,6 +273,6 @@ def load(cls: type[S], flags: dict[str, Any], defaults: dict[str, Any] | None = 
     try:
         return _WithDefaults(**flags)
     except ValidationError as e:
-        raise UsageError(_one_line(e, flags, own_defaults)) from e
+        raise UsageError(_one_line(e, flags, own_defaults, cls.model_fields)) from e
     except SettingsError as e:  # a variable pydantic-settings could not decode
         raise UsageError(str(e).splitlines()[0]) from e

@@ -117,13 +117,16 @@ def test_scratch_on_a_volume_claim_per_pod() -> None:
     [
         (
             {"resources": ["ib=1"]},
-            "invalid --resource: 'ib' is not an extended resource: it needs a domain prefix",
+            "invalid --resources: 'ib' is not an extended resource: it needs a domain prefix",
         ),
         (
             {"resources": ["rdma/ib=0"]},
-            "invalid --resource: rdma/ib=0: the count must be a whole number of 1",
+            "invalid --resources: rdma/ib=0: the count must be a whole number of 1",
         ),
-        ({"resources": ["nvidia.com/gpu=2"]}, "--resource nvidia.com/gpu is the GPU resource: set its count"),
+        (
+            {"resources": ["nvidia.com/gpu=2"]},
+            "--resources nvidia.com/gpu is the GPU resource: set its count",
+        ),
         ({"scratch_storage_class": "ssd"}, "--scratch-storage-class needs --scratch-size"),
         ({"affinity_file": "/nonexistent.yaml"}, "invalid --affinity-file: cannot read /nonexistent.yaml"),
         ({"queue": "Team A"}, "invalid --queue: 'Team A' is not a valid object name"),
