@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from launcher import command_line, commands, verb_options
+from launcher import command_line, commands, pod_logs, verb_options
 from launcher.errors import INTERRUPTED_EXIT_CODE, LauncherError, UsageError
 from launcher.settings import (
     CONFIG_ENV,
@@ -66,8 +66,9 @@ def _submit(
     job: JobSettings, options: Any, conn: ConnectionSettings, trainer_args: list[str], io: commands.Io
 ) -> int:
     validate = not options.no_validate
+    structured = "yaml" if options.output_format == "name" else options.output_format
     if options.dry_run == "client":
-        return commands.render(job, trainer_args, conn.namespace, io, validate)
+        return commands.render(job, trainer_args, conn.namespace, io, validate, structured)
     cluster = _connect(conn)
     submit = commands.SubmitOptions(
         options.dry_run,
@@ -76,8 +77,15 @@ def _submit(
         options.timeout,
         options.poll_interval or DEFAULT_POLL_SECONDS,
         validate,
+        options.output_format,
+        options.gpu_hour_price,
     )
     return commands.submit(job, trainer_args, cluster, cluster.namespace, submit, io)
+
+
+def _log_options(options: Any, poll: float) -> pod_logs.LogOptions:
+    since = None if options.since is None else max(1, round(options.since))
+    return pod_logs.LogOptions(options.follow, options.previous, options.tail, since, options.timeout, poll)
 
 
 @dataclass(frozen=True)
@@ -110,16 +118,17 @@ def _run(verb: str, values: dict[str, Any], trainer_args: list[str], io: command
     conn, options, job = resolved.connection, resolved.options, resolved.job
     if job is not None:
         if verb == "render":
-            return commands.render(job, trainer_args, conn.namespace, io, not options.no_validate)
+            return commands.render(
+                job, trainer_args, conn.namespace, io, not options.no_validate, options.output_format
+            )
         return _submit(job, options, conn, trainer_args, io)
     cluster = _connect(conn)
     poll = getattr(options, "poll_interval", None) or DEFAULT_POLL_SECONDS
+    price = getattr(options, "gpu_hour_price", None)
     verbs: dict[str, Callable[[], int]] = {
-        "status": lambda: commands.status(cluster, values["name"], options.output, io),
-        "logs": lambda: commands.logs(
-            cluster, values["name"], options.follow, options.previous, options.timeout, poll, io
-        ),
-        "list": lambda: commands.list_jobs(cluster, options.all_namespaces, options.output, io),
+        "status": lambda: commands.status(cluster, values["name"], options.output_format, io, price),
+        "logs": lambda: commands.logs(cluster, values["name"], _log_options(options, poll), io),
+        "list": lambda: commands.list_jobs(cluster, options.all_namespaces, options.output_format, io, price),
         "delete": lambda: commands.delete(cluster, values["names"], io),
     }
     return verbs[verb]()

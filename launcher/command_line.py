@@ -40,6 +40,9 @@ DEPRECATED_FLAGS = {
     "--image-pull-secret": "--image-pull-secrets",
 }
 """Spellings from before one grammar: repeatable flags were singular, their config keys plural."""
+DEPRECATED_VERB_FLAGS = {"--output": ("--output-format", ("status", "list"))}
+"""Spellings deprecated for some verbs only: `status` and `list` had `--output` for what is `-o` now (render and
+submit never had it: there `--output` is the trainer's, after `--`)."""
 BARE_FLAG_VALUES = {"dry_run": "client"}
 """Flags that may stand alone, meaning this value (`--dry-run` is `--dry-run=client`)."""
 
@@ -85,7 +88,7 @@ class LauncherCommand(BaseSettings):
         cli_hide_none_type=True,
         cli_shortcuts={
             "namespace": "n",
-            "output": "o",
+            "output-format": "o",
             "all-namespaces": "A",
             "follow": "f",
             "previous": "p",
@@ -188,15 +191,16 @@ def parse(argv: Sequence[str]) -> tuple[str, dict[str, Any]]:
 
 def current_spellings(argv: Sequence[str], warn: Callable[[str], None]) -> list[str]:
     """`argv` with every deprecated flag spelled the current way; `warn` once per deprecated spelling used."""
+    verb = next((arg for arg in argv if not arg.startswith("-")), None)
+    renamed = {**DEPRECATED_FLAGS}
+    renamed.update((old, new) for old, (new, verbs) in DEPRECATED_VERB_FLAGS.items() if verb in verbs)
     out, warned = [], set()
     for arg in argv:
         name, sep, value = arg.partition("=")
-        if name in DEPRECATED_FLAGS:
+        if name in renamed:
             if name not in warned:
                 warned.add(name)
-                warn(
-                    f"{name} is deprecated: use {DEPRECATED_FLAGS[name]} (same values; see docs/release-notes.md)"
-                )
-            arg = DEPRECATED_FLAGS[name] + sep + value
+                warn(f"{name} is deprecated: use {renamed[name]} (same values; see docs/release-notes.md)")
+            arg = renamed[name] + sep + value
         out.append(arg)
     return out
