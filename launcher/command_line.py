@@ -25,7 +25,16 @@ from pydantic_settings import (
 
 from launcher.errors import UsageError
 from launcher.settings import CONFIG_ENV, ConnectionSettings, JobSettings
-from launcher.verb_options import ListOptions, LogsOptions, RenderOptions, StatusOptions, SubmitOptions
+from launcher.verb_options import (
+    ListOptions,
+    LogsOptions,
+    RenderOptions,
+    ResultsOptions,
+    StatusOptions,
+    SubmitOptions,
+    SweepStatusOptions,
+    SweepSubmitOptions,
+)
 
 PROG = "launcher"
 TRAINER_ARGS = " -- TRAINER_ARGS..."
@@ -78,6 +87,39 @@ class Delete(ConnectionSettings, ConfigOption):
     names: CliPositionalArg[list[str]] = Field(description="the runs' Job names")
 
 
+class SweepSubmit(SweepSubmitOptions, JobSettings, ConnectionSettings, ConfigOption):
+    __doc__ = (
+        "Create a Job per trial of a grid or random sample over trainer flags; --name names the sweep, re-running "
+        f"creates only missing and failed trials. {EVERY_FLAG}"
+    )
+
+
+class SweepStatus(SweepStatusOptions, ConnectionSettings, ConfigOption):
+    __doc__ = f"Every trial of a sweep: phase, parameters, progress, GPU-hours. {EVERY_FLAG}"
+    name: CliPositionalArg[str] = Field(description="the sweep's name")
+
+
+class SweepDelete(ConnectionSettings, ConfigOption):
+    __doc__ = f"Delete every trial of a sweep: its Jobs and their pods. {EVERY_FLAG}"
+    name: CliPositionalArg[str] = Field(description="the sweep's name")
+
+
+class Sweep(BaseModel):
+    """Learning-rate sweeps and other grids: one Job per trial."""
+
+    submit: CliSubCommand[SweepSubmit] = Field(description="create the sweep's missing and failed trials")
+    status: CliSubCommand[SweepStatus] = Field(description="every trial's phase, parameters and progress")
+    delete: CliSubCommand[SweepDelete] = Field(description="delete every trial of the sweep")
+
+
+class Results(ResultsOptions, ConfigOption):
+    __doc__ = (
+        "The metrics.json of every run under an object storage prefix (a sweep's --output), best first; trials "
+        f"without _SUCCESS are marked incomplete. {EVERY_FLAG}"
+    )
+    prefix: CliPositionalArg[str] = Field(description="s3://bucket/path/ holding one folder per run")
+
+
 class LauncherCommand(BaseSettings):
     """Render, submit and follow training Jobs on Kubernetes."""
 
@@ -101,9 +143,12 @@ class LauncherCommand(BaseSettings):
     logs: CliSubCommand[Logs] = Field(description="the trainer's log, every pod oldest first")
     list: CliSubCommand[List] = Field(description="the launcher's Jobs (selected by its labels)")
     delete: CliSubCommand[Delete] = Field(description="delete runs: the Job and its pods")
+    sweep: CliSubCommand[Sweep] = Field(description="sweeps: submit, status, delete (one Job per trial)")
+    results: CliSubCommand[Results] = Field(description="metrics of every run under a prefix, best first")
 
 
 USAGE_TAILS = {"render": TRAINER_ARGS, "submit": TRAINER_ARGS}
+SWEEP_USAGE_TAILS = {"submit": TRAINER_ARGS}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -170,6 +215,10 @@ def _source() -> CliSettingsSource[argparse.ArgumentParser]:
     verbs.metavar, verbs.required = "VERB", True
     for verb, tail in USAGE_TAILS.items():
         verbs.choices[verb].usage = f"{PROG} {verb} [FLAGS]{tail}"
+    sweep = next(a for a in verbs.choices["sweep"]._actions if isinstance(a, argparse._SubParsersAction))
+    sweep.metavar, sweep.required = "VERB", True
+    for verb, tail in SWEEP_USAGE_TAILS.items():
+        sweep.choices[verb].usage = f"{PROG} sweep {verb} [FLAGS]{tail}"
     return source
 
 
@@ -186,6 +235,9 @@ def parse(argv: Sequence[str]) -> tuple[str, dict[str, Any]]:
     """
     values = _source()(args=list(argv))()
     verb = next(name for name, given in values.items() if given is not None)
+    if verb == "sweep":  # `sweep submit` is the verb "sweep submit"
+        sub = next(name for name, given in values[verb].items() if given is not None)
+        return f"{verb} {sub}", values[verb][sub]
     return verb, values[verb]
 
 

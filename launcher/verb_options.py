@@ -14,7 +14,7 @@ from pydantic import Field
 from pydantic_settings import CliSuppress, CliToggleFlag
 
 from launcher import settings
-from launcher.setting_types import Seconds
+from launcher.setting_types import Endpoint, KeyValues, Seconds
 from launcher.settings import SettingsBase
 
 StatusFormat = Literal["text", "wide", "json", "yaml"]
@@ -81,8 +81,45 @@ class ListOptions(PriceOptions):
     all_namespaces: bool = Field(False, description="every namespace (needs the ClusterRole for it)")
 
 
-SETTING_NAMES = sorted(
-    set(settings.SETTING_NAMES).union(
-        *(cls.model_fields for cls in (RenderOptions, SubmitOptions, StatusOptions, LogsOptions, ListOptions))
+class SweepSubmitOptions(WaitOptions, ValidateOptions):
+    params: KeyValues = Field(
+        {},
+        description="a trainer flag and its values, FLAG=VALUE[,VALUE...] (repeatable), e.g. "
+        "learning-rate=1e-5,3e-5: the grid is every combination",
     )
+    trials: int | None = Field(None, ge=1, description="draw this many combinations at random (default: all)")
+    seed: int = Field(0, description="seed of the random draw: the same seed, the same trials")
+    max_parallel: int | None = Field(
+        None,
+        ge=1,
+        description="at most this many unfinished trials: stay in the foreground and create the others as "
+        "trials finish (Ctrl-C stops; running it again resumes)",
+    )
+
+
+class SweepStatusOptions(StatusOptions):
+    """What `sweep status` takes: like `status`."""
+
+
+class ResultsOptions(SettingsBase):
+    sort_by: str = Field(
+        "accuracy",
+        description="metric of metrics.json's `eval` to sort by: best first (lowest for a loss, else highest)",
+    )
+    output_format: Literal["text", "json", "yaml"] = Field("text", description="text, json or yaml")
+    s3_endpoint: Endpoint | None = Field(
+        None, description="S3 endpoint URL for MinIO, Ceph, R2 ... (default: AWS_ENDPOINT_URL_S3, else AWS)"
+    )
+
+
+VERB_OPTIONS = (
+    RenderOptions,
+    SubmitOptions,
+    StatusOptions,
+    LogsOptions,
+    ListOptions,
+    SweepSubmitOptions,
+    SweepStatusOptions,
+    ResultsOptions,
 )
+SETTING_NAMES = sorted(set(settings.SETTING_NAMES).union(*(cls.model_fields for cls in VERB_OPTIONS)))

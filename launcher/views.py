@@ -177,3 +177,15 @@ def wait_line(status: JobStatus) -> str:
     """One line of `submit --wait`: phase and pods, then the progress once the trainer reports it."""
     line = status.progress_line()
     return f"{line} {progress_text(status.progress)}" if status.progress else line
+
+
+def sweep_table(found: Sequence[JobStatus]) -> str:
+    """What `sweep status` prints: a row per trial, a column per swept flag."""
+    flags = list(dict.fromkeys(flag for s in found for flag in s.params))
+    header = ["TRIAL", "PHASE", *(f.upper() for f in flags), "PROGRESS", "ETA", "LOSS", "GPU-HOURS"]
+    rows = []
+    for s in found:
+        loss = f"{s.progress.loss:.4f}" if s.progress and s.progress.loss is not None else None
+        cells = [s.name, s.phase.value, *(s.params.get(f) for f in flags), *short_progress(s), loss]
+        rows.append([*cells, f"{s.usage.gpu_hours:.2f}"])
+    return table(header, rows)

@@ -57,6 +57,9 @@ LAUNCHER_GROUPS: dict[type[BaseModel], tuple[str, list[str]]] = {
     verb_options.StatusOptions: ("status", ["reviews-42"]),
     verb_options.LogsOptions: ("logs", ["reviews-42"]),
     verb_options.ListOptions: ("list", []),
+    verb_options.SweepSubmitOptions: ("sweep submit", ["--name", "lr-sweep"]),
+    verb_options.SweepStatusOptions: ("sweep status", ["lr-sweep"]),
+    verb_options.ResultsOptions: ("results", ["s3://team-runs/lr-sweep/"]),
 }
 """Each launcher settings group and a verb (with its positional arguments) that takes it."""
 
@@ -216,14 +219,16 @@ def test_every_launcher_setting_by_flag_variable_and_config_key(
     verb, positional = LAUNCHER_GROUPS[cls]
 
     def read(flags: list[str], env: dict[str, str], config: dict[str, Any]) -> Any:
-        base = [] if name == "image" or verb not in ("render", "submit") else ["--image", "img"]
+        base = (
+            [] if name == "image" or verb not in ("render", "submit", "sweep submit") else ["--image", "img"]
+        )
         base += NEEDS.get(name, [])
         with monkeypatch.context() as scoped:
             for suffix, text in env.items():
                 scoped.setenv(f"LAUNCHER_{suffix}", text)
             config_file = tmp_path / "launcher.yaml"
             config_file.write_text(yaml.safe_dump(config))
-            argv = [verb, *positional, *base, *flags, "--config", str(config_file)]
+            argv = [*verb.split(), *positional, *base, *flags, "--config", str(config_file)]
             resolved = launcher_cli.resolve(*command_line.parse(argv))
             group = {ConnectionSettings: resolved.connection, JobSettings: resolved.job}.get(
                 cls, resolved.options
