@@ -5,6 +5,7 @@ a loopback S3 server."""
 import json
 from collections.abc import Callable
 
+import cli_result
 import pytest
 from cli_result import Result
 from fake_kube_api import FakeKubeApi
@@ -28,15 +29,8 @@ SWEEP = (
     "--params",
     "epochs=2,3",
 )
-TRAINER_ARGS = (
-    "--",
-    "--model",
-    "bert-base-cased",
-    "--train-data",
-    "s3://team-data/reviews/train.csv",
-    "--output",
-    "s3://team-runs/lr-sweep",
-)
+TRAINER_ARGS = (*cli_result.TRAINER_ARGS[:-1], "s3://team-runs/lr-sweep")
+"""The flow tests' trainer arguments, with the sweep's output prefix."""
 
 
 def trials(api: FakeKubeApi) -> dict[str, dict]:
