@@ -19,6 +19,19 @@ ProgressMode = Literal["auto", "bar", "lines"]
 Optim = Literal["adamw_lazy", "adamw"]
 EvalStrategy = Literal["epoch", "no"]
 LrSchedulerType = Literal["linear", "constant"]
+Bf16 = Literal["auto"] | bool
+"""--bf16: auto (bfloat16 where the hardware runs it natively: `distribute.precision`), true or false."""
+
+BOOL_WORDS = {
+    "true": True,
+    "1": True,
+    "yes": True,
+    "on": True,
+    "false": False,
+    "0": False,
+    "no": False,
+    "off": False,
+}
 
 MAX_POSITIONS = 512
 """BERT-family models have 512 position embeddings; longer --max-length values cannot be honoured."""
@@ -141,8 +154,8 @@ class TrainingArguments(BaseModel):
 
 
 class PerformanceArguments(BaseModel):
-    """Speed options (measurements: benchmarks/README.md). Mixed precision and XLA change numerics or cost
-    compile time, so they are opt-in; the rest is on by default."""
+    """Speed options (measurements: benchmarks/README.md). bfloat16 is on where the hardware runs it natively
+    (`distribute.precision`); XLA costs compile time, so it is opt-in; the rest is on by default."""
 
     group_by_length: bool = Field(
         default=True,
@@ -161,10 +174,11 @@ class PerformanceArguments(BaseModel):
         description="adamw_lazy: AdamW that updates only the embedding rows a batch uses (fast for large "
         "vocabularies); adamw: every row every step, as Keras and transformers' AdamWeightDecay do.",
     )
-    bf16: bool = Field(
-        default=False,
-        description="Mixed precision mixed_bfloat16: bfloat16 compute, float32 weights (Ampere/Hopper GPUs, TPUs, "
-        "CPUs with AMX or AVX512-BF16).",
+    bf16: Bf16 = Field(
+        default="auto",
+        description="Mixed precision mixed_bfloat16: bfloat16 compute, float32 weights. auto: where the hardware "
+        "runs bfloat16 natively (GPUs of compute capability 8.0+, Ampere and later; CPUs with AMX-BF16 or "
+        "AVX512-BF16), float32 elsewhere; --fp16 overrides it. --bf16 alone means true, --no-bf16 false.",
     )
     fp16: bool = Field(
         default=False,
@@ -184,18 +198,24 @@ class PerformanceArguments(BaseModel):
         "Progress, checkpoints and SIGTERM are then handled every N steps.",
     )
 
+    @field_validator("bf16", mode="before")
+    @classmethod
+    def _auto_or_bool(cls, value: object) -> object:
+        """auto, or a boolean in any of the spellings flags and variables use; one message for anything else."""
+        if isinstance(value, str):
+            text = value.strip().lower()
+            if text in BOOL_WORDS:
+                return BOOL_WORDS[text]
+            if text != "auto":
+                raise ValueError("takes auto, true or false")
+            return "auto"
+        return value
+
     @model_validator(mode="after")
     def _one_precision(self) -> "PerformanceArguments":
-        if self.bf16 and self.fp16:
+        if self.bf16 is True and self.fp16:
             raise ValueError("--bf16 and --fp16 exclude each other: choose one")
         return self
-
-    @property
-    def mixed_precision(self) -> str | None:
-        """The Keras mixed-precision policy name, or None for float32."""
-        if self.bf16:
-            return "mixed_bfloat16"
-        return "mixed_float16" if self.fp16 else None
 
 
 class CheckpointArguments(BaseModel):
