@@ -78,16 +78,21 @@ def train(settings: TrainSettings, scope: Scope, fetching: Fetching, timeline: T
         plan = _plan(run, prepared)
         model = build_and_compile(prepared.model_path, prepared.labels, settings, plan, strategy)
         timeline.mark("model_ready")
-        history, checkpoints = _fit(run, prepared, plan, model)
-        evaluation = evaluate_model(model, prepared.eval, plan, prepared.labels.names)
-        metrics.log_evaluation(evaluation)
-        loop.complete_last_epoch(history, evaluation)
-        timeline.mark("evaluated")
-        if run.chief:
-            _publish(run, prepared, plan, model, history, evaluation, checkpoints.stall_seconds)
-            _discard(checkpoints)
-        else:
-            _finish_as_worker(run, prepared, model, evaluation)
+        checkpoints = _checkpoint_manager(run, prepared, plan, model)
+        try:
+            history = _fit(run, prepared, plan, model, checkpoints)
+            # The last checkpoints are written and uploaded while the model is evaluated and exported.
+            evaluation = evaluate_model(model, prepared.eval, plan, prepared.labels.names)
+            metrics.log_evaluation(evaluation)
+            loop.complete_last_epoch(history, evaluation)
+            timeline.mark("evaluated")
+            if run.chief:
+                _publish(run, prepared, plan, model, history, evaluation, checkpoints)
+                _discard(checkpoints)
+            else:
+                _finish_as_worker(run, prepared, model, evaluation)
+        finally:
+            checkpoints.close()
 
 
 def _plan(run: _Run, prepared: Prepared) -> RunPlan:
@@ -127,11 +132,8 @@ def _plan(run: _Run, prepared: Prepared) -> RunPlan:
     return plan
 
 
-def _fit(
-    run: _Run, prepared: Prepared, plan: RunPlan, model: Any
-) -> tuple[list[dict[str, float]], CheckpointManager]:
-    """Train from the newest checkpoint (or the start) to the end; PreemptedError once SIGTERM stopped it."""
-    checkpoints = CheckpointManager(
+def _checkpoint_manager(run: _Run, prepared: Prepared, plan: RunPlan, model: Any) -> CheckpointManager:
+    return CheckpointManager(
         run.scope.storage,
         run.scope.output,
         run.scope.work / "checkpoints",
@@ -140,40 +142,43 @@ def _fit(
         publish=run.chief,  # the others write theirs to their own scratch and delete it (TensorFlow's temp-dir rule)
         fingerprint=fingerprint_for(run.settings, plan, prepared.labels),
     )
+
+
+def _fit(
+    run: _Run, prepared: Prepared, plan: RunPlan, model: Any, checkpoints: CheckpointManager
+) -> list[dict[str, float]]:
+    """Train from the newest checkpoint (or the start) to the end; PreemptedError once SIGTERM stopped it (its
+    checkpoint uploaded)."""
     hooks = loop.FitHooks(
         checkpoints,
         run.stop,
         evaluate=lambda: evaluate_model(model, prepared.eval, plan, prepared.labels.names),
         on_first_step=lambda: _log_startup(run.timeline),
     )
-    try:
-        restored = checkpoints.resume(restart=run.settings.restart)
-        if restored is not None:
-            at = restored.position
-            checkpoint = str(checkpoints.root.join(restored.name))
-            run.journal.resumed(
-                epoch=at.epoch, step=at.step, optimizer_step=at.global_step, checkpoint=checkpoint
-            )
-        if run.stop.is_set():
-            raise PreemptedError(
-                "stopped by SIGTERM before training started; run the same command to start again"
-            )
-        result = loop.fit(model, prepared.train, plan, run.settings, hooks, restored)
-        run.timeline.mark("trained")
-        checkpoints.wait()
-        log.info(
-            "checkpoints: training waited %.2fs for their snapshots in all; written and uploaded meanwhile",
-            checkpoints.stall_seconds,
+    restored = checkpoints.resume(restart=run.settings.restart)
+    if restored is not None:
+        at = restored.position
+        checkpoint = str(checkpoints.root.join(restored.name))
+        run.journal.resumed(
+            epoch=at.epoch, step=at.step, optimizer_step=at.global_step, checkpoint=checkpoint
         )
-    finally:
-        checkpoints.close()
+    if run.stop.is_set():
+        raise PreemptedError(
+            "stopped by SIGTERM before training started; run the same command to start again"
+        )
+    result = loop.fit(model, prepared.train, plan, run.settings, hooks, restored)
+    run.timeline.mark("trained")
     if result.preempted_at is not None:
         at = result.preempted_at
         raise PreemptedError(
             f"stopped by SIGTERM at epoch {at.epoch + 1} step {at.step} after uploading its checkpoint to "
             f"{checkpoints.root}: run the same command again to resume"
         )
-    return result.history, checkpoints
+    log.info(
+        "checkpoints: training waited %.2fs for their snapshots in all; they are written and uploaded behind it",
+        checkpoints.stall_seconds,
+    )
+    return result.history
 
 
 def _finish_as_worker(run: _Run, prepared: Prepared, model: Any, evaluation: dict[str, Any]) -> None:
@@ -196,9 +201,10 @@ def _publish(
     model: Any,
     history: list[dict[str, float]],
     evaluation: dict[str, Any],
-    checkpoint_stall_seconds: float,
+    checkpoints: CheckpointManager,
 ) -> None:
-    """Write model, tokenizer, labels, serving folder, metrics, reports and run record; publish, `_SUCCESS` last."""
+    """Write model, tokenizer, labels, serving folder, metrics, reports and run record; once the checkpoints are
+    uploaded, publish, `_SUCCESS` last."""
     staging, timeline, names = run.scope.work / "output", run.timeline, prepared.labels.names
     model.save_pretrained(staging / layout.MODEL_DIR, safe_serialization=True)
     prepared.tokenizer.save_pretrained(staging / layout.MODEL_DIR)
@@ -206,6 +212,8 @@ def _publish(
     timeline.mark("model_saved")
     serving.write_serving_folder(model, prepared.tokenizer, names, staging / serving.SERVING_DIR)
     timeline.mark("serving_exported")
+    checkpoints.wait()  # the end of training waits for the uploads; they ran while it evaluated and exported
+    timeline.mark("checkpoints_uploaded")
     document = metrics.training_document(
         history,
         evaluation,
@@ -213,7 +221,7 @@ def _publish(
         optimizer_steps=int(model.optimizer.iterations.numpy()),
         timeline=timeline.as_dict(),
         rows={"train": len(prepared.train), "eval": len(prepared.eval)},
-        checkpoint_stall_seconds=checkpoint_stall_seconds,
+        checkpoint_stall_seconds=checkpoints.stall_seconds,
     )
     layout.write_json(staging / layout.METRICS_FILE, document)
     reports.write_training_reports(staging, history, evaluation)
