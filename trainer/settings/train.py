@@ -12,27 +12,14 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings
 
 from trainer.contract.container import SCRATCH_DIR
-from trainer.settings.shared import output_field, overwrite_field, settings_config
+from trainer.settings.grammar import AutoOrBool, OptionalIntList, OptionalStrList, StrList
+from trainer.settings.shared import ConfigFileArguments, output_field, overwrite_field, settings_config
 
 DataFormat = Literal["auto", "csv", "tsv", "jsonl", "parquet"]
 ProgressMode = Literal["auto", "bar", "lines"]
 Optim = Literal["adamw_lazy", "adamw"]
 EvalStrategy = Literal["epoch", "no"]
 LrSchedulerType = Literal["linear", "constant"]
-Bf16 = Literal["auto"] | bool
-"""--bf16: auto (bfloat16 where the hardware runs it natively: `distribute.precision`), true or false."""
-
-BOOL_WORDS = {
-    "true": True,
-    "1": True,
-    "yes": True,
-    "on": True,
-    "false": False,
-    "0": False,
-    "no": False,
-    "off": False,
-}
-
 MAX_POSITIONS = 512
 """BERT-family models have 512 position embeddings; longer --max-length values cannot be honoured."""
 
@@ -46,7 +33,7 @@ class ModelArguments(BaseModel):
         description="Pretrained model: a Hugging Face Hub id (bert-base-cased), a local save_pretrained folder, "
         "or such a folder under an s3:// prefix."
     )
-    labels: list[str] | None = Field(
+    labels: OptionalStrList = Field(
         default=None,
         description="The label set in id order (repeat the flag). Default: inferred from the training data, sorted.",
     )
@@ -74,7 +61,7 @@ class DataArguments(BaseModel):
         description="Fraction of the training rows held out for evaluation when --eval-data is not given "
         "(fixed --seed, stratified by label).",
     )
-    text_column: list[str] = Field(
+    text_column: StrList = Field(
         default=["text"],
         min_length=1,
         max_length=2,
@@ -174,7 +161,7 @@ class PerformanceArguments(BaseModel):
         description="adamw_lazy: AdamW that updates only the embedding rows a batch uses (fast for large "
         "vocabularies); adamw: every row every step, as Keras and transformers' AdamWeightDecay do.",
     )
-    bf16: Bf16 = Field(
+    bf16: AutoOrBool = Field(
         default="auto",
         description="Mixed precision mixed_bfloat16: bfloat16 compute, float32 weights. auto: where the hardware "
         "runs bfloat16 natively (GPUs of compute capability 8.0+, Ampere and later; CPUs with AMX-BF16 or "
@@ -197,19 +184,6 @@ class PerformanceArguments(BaseModel):
         description="Optimizer steps per call into the TensorFlow runtime; more cuts per-step overhead. "
         "Progress, checkpoints and SIGTERM are then handled every N steps.",
     )
-
-    @field_validator("bf16", mode="before")
-    @classmethod
-    def _auto_or_bool(cls, value: object) -> object:
-        """auto, or a boolean in any of the spellings flags and variables use; one message for anything else."""
-        if isinstance(value, str):
-            text = value.strip().lower()
-            if text in BOOL_WORDS:
-                return BOOL_WORDS[text]
-            if text != "auto":
-                raise ValueError("takes auto, true or false")
-            return "auto"
-        return value
 
     @model_validator(mode="after")
     def _one_precision(self) -> "PerformanceArguments":
@@ -261,10 +235,30 @@ class OutputArguments(BaseModel):
         description="bar: Keras progress bar; lines: one log line every --log-every-steps steps and per epoch "
         "(readable in kubectl logs); auto: bar in a terminal, lines otherwise.",
     )
-    log_every_steps: int = Field(default=50, gt=0, description="Steps between progress lines in lines mode.")
+    log_every_steps: int = Field(
+        default=50,
+        gt=0,
+        description="Steps between progress lines in lines mode, and between the step curves in TensorBoard.",
+    )
+    profile_steps: OptionalIntList = Field(
+        default=None,
+        min_length=1,
+        max_length=2,
+        description="Profile these training steps with TensorFlow's profiler: START,STOP (or one step), counted "
+        "from 1 in this process. The trace goes to <output>/tensorboard/plugins/profile/ (TensorBoard's Profile "
+        "tab, with the tensorboard-plugin-profile package).",
+    )
+
+    @field_validator("profile_steps")
+    @classmethod
+    def _step_range(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and (value[0] < 1 or value[-1] < value[0]):
+            raise ValueError("--profile-steps takes START,STOP with 1 <= START <= STOP, or one step")
+        return value
 
 
 class TrainSettings(
+    ConfigFileArguments,
     OutputArguments,
     DistributionArguments,
     CheckpointArguments,

@@ -10,7 +10,8 @@ from pathlib import Path
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings
 
-from trainer.settings.shared import output_field, overwrite_field, settings_config
+from trainer.settings.grammar import OptionalStrList, StrList
+from trainer.settings.shared import ConfigFileArguments, output_field, overwrite_field, settings_config
 from trainer.settings.train import (
     DataArguments,
     DataFormat,
@@ -43,7 +44,7 @@ class InputArguments(BaseModel):
         description="Input data: s3://bucket/key, an s3:// prefix of shards, or a local file or folder. "
         "CSV, TSV, JSON Lines or Parquet (optionally .gz/.bz2/.zst)."
     )
-    text_column: list[str] = _DATA["text_column"]
+    text_column: StrList = _DATA["text_column"]
     data_format: DataFormat = _DATA["data_format"]
 
     @field_validator("text_column")
@@ -52,7 +53,7 @@ class InputArguments(BaseModel):
         return DataArguments._distinct_columns(value)
 
 
-class VerbOutputArguments(BaseModel):
+class VerbOutputArguments(ConfigFileArguments):
     output: str = output_field("results")
     overwrite: bool = overwrite_field("Run and publish again", "a completed result")
     work_dir: Path = _OUTPUT["work_dir"]
@@ -74,7 +75,7 @@ class PredictSettings(VerbOutputArguments, InputArguments, ArtifactArguments, Ba
     all_probabilities: bool = Field(
         default=False, description="Also write every class's probability (`probabilities`: {label: p})."
     )
-    keep_column: list[str] | None = Field(
+    keep_column: OptionalStrList = Field(
         default=None,
         description="Input column to copy into each output row (repeat the flag; e.g. an id). "
         "Default: the text column(s).",

@@ -34,6 +34,7 @@ from trainer.model.build import build_and_compile
 from trainer.model.inference import evaluate_model
 from trainer.outputs import layout, metrics, reports
 from trainer.outputs.run_record import RunJournal
+from trainer.outputs.tensorboard import TENSORBOARD_DIR, EventSync
 from trainer.outputs.timing import Timeline
 from trainer.settings.train import TrainSettings
 from trainer.training import loop
@@ -149,25 +150,35 @@ def _fit(
 ) -> list[dict[str, float]]:
     """Train from the newest checkpoint (or the start) to the end; PreemptedError once SIGTERM stopped it (its
     checkpoint uploaded)."""
+    # Written live into the staging folder, synced to the output, published with the run.
+    events = EventSync(
+        run.scope.storage, run.scope.output, run.scope.work / "output" / TENSORBOARD_DIR, publish=run.chief
+    )
     hooks = loop.FitHooks(
         checkpoints,
         run.stop,
         evaluate=lambda: evaluate_model(model, prepared.eval, plan, prepared.labels.names),
         on_first_step=lambda: _log_startup(run.timeline),
+        events=events,
     )
-    restored = checkpoints.resume(restart=run.settings.restart)
-    if restored is not None:
-        at = restored.position
-        checkpoint = str(checkpoints.root.join(restored.name))
-        run.journal.resumed(
-            epoch=at.epoch, step=at.step, optimizer_step=at.global_step, checkpoint=checkpoint
-        )
-    if run.stop.is_set():
-        raise PreemptedError(
-            "stopped by SIGTERM before training started; run the same command to start again"
-        )
-    result = loop.fit(model, prepared.train, plan, run.settings, hooks, restored)
-    run.timeline.mark("trained")
+    try:
+        restored = checkpoints.resume(restart=run.settings.restart)
+        at = restored.position if restored is not None else None
+        events.start(None if at is None else (at.epoch, at.global_step))
+        if restored is not None:
+            at = restored.position
+            checkpoint = str(checkpoints.root.join(restored.name))
+            run.journal.resumed(
+                epoch=at.epoch, step=at.step, optimizer_step=at.global_step, checkpoint=checkpoint
+            )
+        if run.stop.is_set():
+            raise PreemptedError(
+                "stopped by SIGTERM before training started; run the same command to start again"
+            )
+        result = loop.fit(model, prepared.train, plan, run.settings, hooks, restored)
+        run.timeline.mark("trained")
+    finally:
+        events.close()
     if result.preempted_at is not None:
         at = result.preempted_at
         raise PreemptedError(
