@@ -13,9 +13,12 @@ Prints a table with a row per contender: training-phase examples/s, end-to-end e
 published artifacts), dev accuracy, peak memory and startup seconds (process start to the first training step),
 as the median over seeds with the spread (min..max); then the trainer's ratios to each baseline and its mean
 accuracy gap to each; then where the trainer's wall time went. Writes the same as JSON. The data stays where it
-is (`--data ../shared/data/sst2`); only a sample of it is written to a temp dir. `--contenders` picks a subset.
+is (`--data ../shared/data/sst2`); only a sample of it is written to a temp dir. `--contenders` and `--seeds` pick
+a subset, so a bench can run in parts (on a shared machine, one quiet window each); `--combine` reports the parts'
+JSON files as one bench.
 
     python benchmarks/bench_train.py --data ../shared/data/sst2 --model .cache/models/all-MiniLM-L6-v2
+    python benchmarks/bench_train.py --combine part1.json part2.json --json bench.json
 """
 
 import argparse
@@ -297,10 +300,8 @@ def cell(stats: dict[str, float] | None, digits: int = 2) -> str:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--data", type=Path, required=True, help="a GLUE task folder: ../shared/data/sst2 or mrpc"
-    )
-    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--data", type=Path, help="a GLUE task folder: ../shared/data/sst2 or mrpc")
+    parser.add_argument("--model", type=Path)
     parser.add_argument("--rows", type=int, default=2000, help="training rows sampled (0: all)")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=32)
@@ -323,7 +324,38 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--trainer-arg", action="append", default=[], help="extra trainer flag (repeatable)")
     parser.add_argument("--json", type=Path, default=Path("bench.json"))
-    return parser.parse_args()
+    parser.add_argument(
+        "--combine",
+        type=Path,
+        nargs="+",
+        help="run nothing: report the runs in these JSON files (parts of one bench: same task, rows, epochs, "
+        "batch size and storage) as one",
+    )
+    args = parser.parse_args()
+    if not args.combine and (args.data is None or args.model is None):
+        parser.error("--data and --model are required (unless --combine)")
+    return args
+
+
+def combine(args: argparse.Namespace) -> tuple[list[str], dict[str, Any]]:
+    """The runs of the parts' JSON files, as `run_rounds` returns them; `args` takes the parts' job."""
+    documents = [json.loads(path.read_text()) for path in args.combine]
+    first = documents[0]
+    for key in ("task", "rows", "epochs", "batch_size", "storage"):
+        if any(document[key] != first[key] for document in documents):
+            raise SystemExit(f"--combine: the files differ in {key}; they are not parts of one bench")
+    runs: dict[str, list[dict[str, Any]]] = {}
+    orders: dict[int, list[str]] = {}
+    for document in documents:
+        for name, part in document["runs"].items():
+            runs.setdefault(name, []).extend(part)
+        for seed, order in document["orders"].items():
+            orders.setdefault(int(seed), []).extend(order)
+    args.data, args.storage = Path(first["task"]), first["storage"]
+    args.epochs, args.batch_size = first["epochs"], first["batch_size"]
+    args.seeds = sorted({run["seed"] for part in runs.values() for run in part})
+    contenders = [name for name in CONTENDERS if name in runs]
+    return contenders, {"rows": first["rows"], "orders": orders, "runs": runs}
 
 
 def run_rounds(args: argparse.Namespace, contenders: list[str]) -> dict[str, Any]:
@@ -412,8 +444,12 @@ def report(args: argparse.Namespace, contenders: list[str], measured: dict[str, 
 
 def main() -> int:
     args = parse_args()
-    contenders = list(dict.fromkeys(args.contenders))
-    document = report(args, contenders, run_rounds(args, contenders))
+    if args.combine:
+        contenders, measured = combine(args)
+    else:
+        contenders = list(dict.fromkeys(args.contenders))
+        measured = run_rounds(args, contenders)
+    document = report(args, contenders, measured)
     args.json.write_text(json.dumps(document, indent=2))
     print(f"wrote {args.json}")
     return 0
