@@ -12,7 +12,8 @@ one copy of every variable, allocated at the first save) and returns; TensorFlow
 and `uploads.UploadQueue`'s thread ships them (at most one upload in flight and one waiting; a newer checkpoint
 replaces a waiting one). SIGTERM and the end of training wait for both (`wait`). The copy runs eagerly: TensorFlow
 would trace it into a function at the second save, which measured 1-2 s for all-MiniLM-L6-v2 (more than an eager
-copy costs over a run's checkpoints); a 270 MB state then holds the loop 0.2-0.3 s where writing it took 1.5-2 s.
+copy costs over a run's checkpoints). Its 273 MB state then holds the loop 0.05 s where writing it held it 0.86 s
+(`benchmarks/checkpoint_stall.py`).
 
 Not restored: TensorFlow's stateful random number generators (dropout masks). Per-epoch data order does not
 depend on them (see `pipeline.epoch_order`), so a resumed run sees exactly the batches it had not trained on.
