@@ -36,6 +36,7 @@ SAMPLES: dict[str, Any] = {
     "profile_steps": [3, 5],
     "resources": {"rdma/ib": 1, "example.com/fpga": 2},
     "affinity_file": str(Path(__file__).parents[1] / "data" / "affinity.yaml"),
+    "bf16": False,  # auto, true or false: --no-bf16, TRAINER_BF16=false, `bf16: false`
 }
 """Values with a syntax of their own; every other sample comes from the setting's type."""
 NEEDS = {"scratch_storage_class": ["--scratch-size", "10Gi"]}

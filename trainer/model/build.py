@@ -110,10 +110,11 @@ def build_and_compile(
     plan: RunPlan,
     strategy: tf.distribute.Strategy,
 ) -> TFPreTrainedModel:
-    """The seeded classifier for `labels`, built and compiled under `strategy`, its schedule spanning the run."""
+    """The seeded classifier for `labels`, built and compiled under `strategy` in the plan's precision, its schedule
+    spanning the run."""
     tf.keras.utils.set_random_seed(settings.seed)
     with strategy.scope():
-        model = build_classifier(model_path, labels, settings.mixed_precision)
+        model = build_classifier(model_path, labels, plan.precision.policy)
         compile_classifier(
             model,
             learning_rate=settings.learning_rate,
