@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from launcher import command_line, commands, verb_options
+from launcher import command_line, commands, pod_logs, sweeps, verb_options
 from launcher.errors import INTERRUPTED_EXIT_CODE, LauncherError, UsageError
 from launcher.settings import (
     CONFIG_ENV,
@@ -39,8 +39,13 @@ OPTIONS: dict[str, type[SettingsBase] | None] = {
     "logs": verb_options.LogsOptions,
     "list": verb_options.ListOptions,
     "delete": None,
+    "sweep submit": verb_options.SweepSubmitOptions,
+    "sweep status": verb_options.SweepStatusOptions,
+    "sweep delete": None,
+    "results": verb_options.ResultsOptions,
 }
 """Each verb's own options (besides the connection, and for render and submit the job)."""
+TAKES_TRAINER_ARGS = ("render", "submit", "sweep submit")
 
 
 def _split(argv: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -66,8 +71,9 @@ def _submit(
     job: JobSettings, options: Any, conn: ConnectionSettings, trainer_args: list[str], io: commands.Io
 ) -> int:
     validate = not options.no_validate
+    structured = "yaml" if options.output_format == "name" else options.output_format
     if options.dry_run == "client":
-        return commands.render(job, trainer_args, conn.namespace, io, validate)
+        return commands.render(job, trainer_args, conn.namespace, io, validate, structured)
     cluster = _connect(conn)
     submit = commands.SubmitOptions(
         options.dry_run,
@@ -76,8 +82,37 @@ def _submit(
         options.timeout,
         options.poll_interval or DEFAULT_POLL_SECONDS,
         validate,
+        options.output_format,
+        options.gpu_hour_price,
     )
     return commands.submit(job, trainer_args, cluster, cluster.namespace, submit, io)
+
+
+def _log_options(options: Any, poll: float) -> pod_logs.LogOptions:
+    since = None if options.since is None else max(1, round(options.since))
+    return pod_logs.LogOptions(options.follow, options.previous, options.tail, since, options.timeout, poll)
+
+
+def _sweep_submit(
+    job: JobSettings, options: Any, conn: ConnectionSettings, trainer_args: list[str], io: commands.Io
+) -> int:
+    if not job.name:
+        raise UsageError(
+            "sweep submit needs --name: the sweep's name (running it again with it resumes the sweep)"
+        )
+    params = sweeps.sweep_plan.parse_params(options.params)
+    sweep = sweeps.SweepOptions(
+        params,
+        options.trials,
+        options.seed,
+        None if job.queue else options.max_parallel,
+        options.poll_interval or DEFAULT_POLL_SECONDS,
+        options.timeout or commands.DELETE_TIMEOUT_SECONDS,
+        not options.no_validate,
+    )
+    trials = sweeps.plan(job, trainer_args, sweep, conn.namespace)
+    cluster = _connect(conn)
+    return sweeps.submit(cluster, job.name, trials, sweep, io)
 
 
 @dataclass(frozen=True)
@@ -99,28 +134,37 @@ def resolve(verb: str, values: dict[str, Any]) -> Resolved:
     return Resolved(
         load(ConnectionSettings, _given(values, ConnectionSettings), defaults),
         load(option_type, _given(values, option_type), defaults) if option_type else None,
-        load(JobSettings, _given(values, JobSettings), defaults) if verb in ("render", "submit") else None,
+        load(JobSettings, _given(values, JobSettings), defaults) if verb in TAKES_TRAINER_ARGS else None,
     )
 
 
 def _run(verb: str, values: dict[str, Any], trainer_args: list[str], io: commands.Io) -> int:
-    if trainer_args and verb not in ("render", "submit"):
+    if trainer_args and verb not in TAKES_TRAINER_ARGS:
         raise UsageError(f"`{verb}` takes no trainer arguments after `--`")
     resolved = resolve(verb, values)
     conn, options, job = resolved.connection, resolved.options, resolved.job
+    if verb == "results":
+        from launcher import results  # boto3, only for this verb
+
+        return results.show(values["prefix"], options, io)
     if job is not None:
         if verb == "render":
-            return commands.render(job, trainer_args, conn.namespace, io, not options.no_validate)
+            return commands.render(
+                job, trainer_args, conn.namespace, io, not options.no_validate, options.output_format
+            )
+        if verb == "sweep submit":
+            return _sweep_submit(job, options, conn, trainer_args, io)
         return _submit(job, options, conn, trainer_args, io)
     cluster = _connect(conn)
     poll = getattr(options, "poll_interval", None) or DEFAULT_POLL_SECONDS
+    price = getattr(options, "gpu_hour_price", None)
     verbs: dict[str, Callable[[], int]] = {
-        "status": lambda: commands.status(cluster, values["name"], options.output, io),
-        "logs": lambda: commands.logs(
-            cluster, values["name"], options.follow, options.previous, options.timeout, poll, io
-        ),
-        "list": lambda: commands.list_jobs(cluster, options.all_namespaces, options.output, io),
+        "status": lambda: commands.status(cluster, values["name"], options.output_format, io, price),
+        "logs": lambda: commands.logs(cluster, values["name"], _log_options(options, poll), io),
+        "list": lambda: commands.list_jobs(cluster, options.all_namespaces, options.output_format, io, price),
         "delete": lambda: commands.delete(cluster, values["names"], io),
+        "sweep status": lambda: sweeps.show(cluster, values["name"], options.output_format, io, price),
+        "sweep delete": lambda: sweeps.delete(cluster, values["name"], io),
     }
     return verbs[verb]()
 

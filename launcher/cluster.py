@@ -5,24 +5,40 @@ into launcher errors (`launcher.api_errors`); `launcher.connection` builds it fr
 """
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from kubernetes import client
 
 from launcher import labels
 from launcher.api_errors import api_errors
-from launcher.errors import NotFoundError, WaitTimeoutError
+from launcher.errors import (
+    ClusterConfigError,
+    ForbiddenError,
+    LauncherError,
+    NotFoundError,
+    WaitTimeoutError,
+)
 from launcher.manifests import Manifest
-from launcher.status import JobStatus, summarize
+from launcher.status import JobPhase, JobStatus, progress_pod, summarize
+from trainer.contract import progress as progress_line
 
 REQUEST_TIMEOUT_SECONDS = 30.0
 """Timeout of one non-streaming API request."""
 
 OWNED_KINDS = ("Service", "NetworkPolicy")
 """Kinds a run's Job may own besides its pods (a multi-node run's headless Service and NetworkPolicy)."""
+
+PROGRESS_TAIL_LINES = 200
+"""Log lines read from the end of the chief's log to find the newest progress line: the trainer writes two lines
+per `--log-every-steps` steps, TensorFlow's warnings come in bursts of a few dozen."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -33,6 +49,8 @@ class Cluster:
     core: client.CoreV1Api
     networking: client.NetworkingV1Api
     namespace: str
+    clock: Callable[[], datetime] = field(default=_now)
+    """The time GPU-hours of running pods are counted up to."""
 
     def _errors(self, action: str, what: str, all_namespaces: bool = False) -> AbstractContextManager[None]:
         host = self.batch.api_client.configuration.host
@@ -84,18 +102,17 @@ class Cluster:
                 name, self.namespace, _request_timeout=REQUEST_TIMEOUT_SECONDS
             )
 
-    def list_jobs(self, all_namespaces: bool = False) -> list[Any]:
-        """The launcher's Jobs (by our labels), oldest first."""
+    def list_jobs(self, all_namespaces: bool = False, selector: str | None = None) -> list[Any]:
+        """The launcher's Jobs (by our labels, or `selector`), oldest first."""
+        selector = selector or labels.selector()
         with self._errors("list jobs", "jobs", all_namespaces):
             if all_namespaces:
                 result = self.batch.list_job_for_all_namespaces(
-                    label_selector=labels.selector(), _request_timeout=REQUEST_TIMEOUT_SECONDS
+                    label_selector=selector, _request_timeout=REQUEST_TIMEOUT_SECONDS
                 )
             else:
                 result = self.batch.list_namespaced_job(
-                    self.namespace,
-                    label_selector=labels.selector(),
-                    _request_timeout=REQUEST_TIMEOUT_SECONDS,
+                    self.namespace, label_selector=selector, _request_timeout=REQUEST_TIMEOUT_SECONDS
                 )
         return sorted(result.items, key=lambda job: (job.metadata.creation_timestamp, job.metadata.name))
 
@@ -108,11 +125,13 @@ class Cluster:
             )
         return list(result.items)
 
-    def list_pods(self, name: str) -> list[Any]:
-        with self._errors(f"list pods of job {name}", "pods"):
+    def list_pods(self, name: str | None = None, selector: str | None = None) -> list[Any]:
+        """The pods of run `name`, or those `selector` selects."""
+        what = f"list pods of job {name}" if name else "list pods"
+        with self._errors(what, "pods"):
             result = self.core.list_namespaced_pod(
                 self.namespace,
-                label_selector=labels.selector(name),
+                label_selector=selector or labels.selector(name),
                 _request_timeout=REQUEST_TIMEOUT_SECONDS,
             )
         return list(result.items)
@@ -153,10 +172,47 @@ class Cluster:
             for pod in pods
             if pod.status is None or pod.status.phase in (None, "Pending")
         }
-        return summarize(job, pods, events)
+        return summarize(job, pods, events, self.progress(pods), self.clock())
 
-    def read_log(self, pod: str, previous: bool = False, follow: bool = False) -> Iterator[bytes]:
-        """The trainer container's log of one pod, as chunks (streamed while it runs when `follow`)."""
+    def statuses(self, jobs: Sequence[Any], selector: str) -> list[JobStatus]:
+        """The status of each of `jobs` (this namespace's), from one list of the pods `selector` selects and the
+        newest progress of each run that has not finished (no events: `status NAME` reads them)."""
+        by_run: dict[str, list[Any]] = {}
+        for pod in self.list_pods(selector=selector):
+            by_run.setdefault((pod.metadata.labels or {}).get(labels.LABEL_INSTANCE, ""), []).append(pod)
+        found = []
+        for job in jobs:
+            pods = by_run.get(job.metadata.name, [])
+            current = summarize(job, pods, now=self.clock())
+            if not current.phase.is_terminal() and current.phase is not JobPhase.QUEUED:
+                current = summarize(job, pods, progress=self.progress(pods), now=self.clock())
+            found.append(current)
+        return found
+
+    def progress(self, pods: Sequence[Any]) -> progress_line.Progress | None:
+        """The newest progress line in the tail of the chief pod's log; None before the trainer wrote one (or
+        when the log is gone). A Role without `pods/log` is an error: it would hide every run's progress."""
+        pod = progress_pod(pods)
+        if pod is None:
+            return None
+        try:
+            text = b"".join(self.read_log(pod.metadata.name, tail_lines=PROGRESS_TAIL_LINES))
+        except (ForbiddenError, ClusterConfigError):
+            raise
+        except LauncherError:  # the pod or its log is gone, or its container has not started
+            return None
+        return progress_line.newest(text.decode("utf-8", errors="replace").splitlines())
+
+    def read_log(
+        self,
+        pod: str,
+        previous: bool = False,
+        follow: bool = False,
+        tail_lines: int | None = None,
+        since_seconds: int | None = None,
+    ) -> Iterator[bytes]:
+        """The trainer container's log of one pod, as chunks (streamed while it runs when `follow`); only its last
+        `tail_lines` lines, or those of the last `since_seconds`, when given."""
         with self._errors(f"read the log of pod {pod}", f"pod {pod}"):
             response = self.core.read_namespaced_pod_log(
                 pod,
@@ -164,6 +220,8 @@ class Cluster:
                 container=labels.CONTAINER_NAME,
                 previous=previous,
                 follow=follow,
+                tail_lines=tail_lines,
+                since_seconds=since_seconds,
                 _preload_content=False,
                 _request_timeout=None if follow else REQUEST_TIMEOUT_SECONDS,
             )
@@ -179,20 +237,21 @@ class Cluster:
         timeout: float | None,
         poll: float,
         on_change: Callable[[JobStatus], None] = lambda _: None,
+        line: Callable[[JobStatus], str] = JobStatus.progress_line,
     ) -> JobStatus:
-        """Poll the run until it succeeds or fails; call `on_change` whenever its progress line changes."""
+        """Poll the run until it succeeds or fails; call `on_change` whenever its `line` changes."""
         deadline = None if timeout is None else time.monotonic() + timeout
         last = None
         while True:
             current = self.status(name)
-            if current.progress_line() != last:
-                last = current.progress_line()
+            if line(current) != last:
+                last = line(current)
                 on_change(current)
             if current.phase.is_terminal():
                 return current
             if deadline is not None and time.monotonic() >= deadline:
                 raise WaitTimeoutError(
-                    f"job {name} is still {current.phase.value} after {timeout:g}s; it keeps running "
+                    f"job {name} is still {current.phase_text} after {timeout:g}s; it keeps running "
                     f"(follow it with `launcher status {name}`)"
                 )
             time.sleep(poll)

@@ -25,7 +25,16 @@ from pydantic_settings import (
 
 from launcher.errors import UsageError
 from launcher.settings import CONFIG_ENV, ConnectionSettings, JobSettings
-from launcher.verb_options import ListOptions, LogsOptions, RenderOptions, StatusOptions, SubmitOptions
+from launcher.verb_options import (
+    ListOptions,
+    LogsOptions,
+    RenderOptions,
+    ResultsOptions,
+    StatusOptions,
+    SubmitOptions,
+    SweepStatusOptions,
+    SweepSubmitOptions,
+)
 
 PROG = "launcher"
 TRAINER_ARGS = " -- TRAINER_ARGS..."
@@ -40,6 +49,9 @@ DEPRECATED_FLAGS = {
     "--image-pull-secret": "--image-pull-secrets",
 }
 """Spellings from before one grammar: repeatable flags were singular, their config keys plural."""
+DEPRECATED_VERB_FLAGS = {"--output": ("--output-format", ("status", "list"))}
+"""Spellings deprecated for some verbs only: `status` and `list` had `--output` for what is `-o` now (render and
+submit never had it: there `--output` is the trainer's, after `--`)."""
 BARE_FLAG_VALUES = {"dry_run": "client"}
 """Flags that may stand alone, meaning this value (`--dry-run` is `--dry-run=client`)."""
 
@@ -75,6 +87,39 @@ class Delete(ConnectionSettings, ConfigOption):
     names: CliPositionalArg[list[str]] = Field(description="the runs' Job names")
 
 
+class SweepSubmit(SweepSubmitOptions, JobSettings, ConnectionSettings, ConfigOption):
+    __doc__ = (
+        "Create a Job per trial of a grid or random sample over trainer flags; --name names the sweep, re-running "
+        f"creates only missing and failed trials. {EVERY_FLAG}"
+    )
+
+
+class SweepStatus(SweepStatusOptions, ConnectionSettings, ConfigOption):
+    __doc__ = f"Every trial of a sweep: phase, parameters, progress, GPU-hours. {EVERY_FLAG}"
+    name: CliPositionalArg[str] = Field(description="the sweep's name")
+
+
+class SweepDelete(ConnectionSettings, ConfigOption):
+    __doc__ = f"Delete every trial of a sweep: its Jobs and their pods. {EVERY_FLAG}"
+    name: CliPositionalArg[str] = Field(description="the sweep's name")
+
+
+class Sweep(BaseModel):
+    """Learning-rate sweeps and other grids: one Job per trial."""
+
+    submit: CliSubCommand[SweepSubmit] = Field(description="create the sweep's missing and failed trials")
+    status: CliSubCommand[SweepStatus] = Field(description="every trial's phase, parameters and progress")
+    delete: CliSubCommand[SweepDelete] = Field(description="delete every trial of the sweep")
+
+
+class Results(ResultsOptions, ConfigOption):
+    __doc__ = (
+        "The metrics.json of every run under an object storage prefix (a sweep's --output), best first; trials "
+        f"without _SUCCESS are marked incomplete. {EVERY_FLAG}"
+    )
+    prefix: CliPositionalArg[str] = Field(description="s3://bucket/path/ holding one folder per run")
+
+
 class LauncherCommand(BaseSettings):
     """Render, submit and follow training Jobs on Kubernetes."""
 
@@ -85,7 +130,7 @@ class LauncherCommand(BaseSettings):
         cli_hide_none_type=True,
         cli_shortcuts={
             "namespace": "n",
-            "output": "o",
+            "output-format": "o",
             "all-namespaces": "A",
             "follow": "f",
             "previous": "p",
@@ -98,9 +143,12 @@ class LauncherCommand(BaseSettings):
     logs: CliSubCommand[Logs] = Field(description="the trainer's log, every pod oldest first")
     list: CliSubCommand[List] = Field(description="the launcher's Jobs (selected by its labels)")
     delete: CliSubCommand[Delete] = Field(description="delete runs: the Job and its pods")
+    sweep: CliSubCommand[Sweep] = Field(description="sweeps: submit, status, delete (one Job per trial)")
+    results: CliSubCommand[Results] = Field(description="metrics of every run under a prefix, best first")
 
 
 USAGE_TAILS = {"render": TRAINER_ARGS, "submit": TRAINER_ARGS}
+SWEEP_USAGE_TAILS = {"submit": TRAINER_ARGS}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -167,6 +215,10 @@ def _source() -> CliSettingsSource[argparse.ArgumentParser]:
     verbs.metavar, verbs.required = "VERB", True
     for verb, tail in USAGE_TAILS.items():
         verbs.choices[verb].usage = f"{PROG} {verb} [FLAGS]{tail}"
+    sweep = next(a for a in verbs.choices["sweep"]._actions if isinstance(a, argparse._SubParsersAction))
+    sweep.metavar, sweep.required = "VERB", True
+    for verb, tail in SWEEP_USAGE_TAILS.items():
+        sweep.choices[verb].usage = f"{PROG} sweep {verb} [FLAGS]{tail}"
     return source
 
 
@@ -183,20 +235,24 @@ def parse(argv: Sequence[str]) -> tuple[str, dict[str, Any]]:
     """
     values = _source()(args=list(argv))()
     verb = next(name for name, given in values.items() if given is not None)
+    if verb == "sweep":  # `sweep submit` is the verb "sweep submit"
+        sub = next(name for name, given in values[verb].items() if given is not None)
+        return f"{verb} {sub}", values[verb][sub]
     return verb, values[verb]
 
 
 def current_spellings(argv: Sequence[str], warn: Callable[[str], None]) -> list[str]:
     """`argv` with every deprecated flag spelled the current way; `warn` once per deprecated spelling used."""
+    verb = next((arg for arg in argv if not arg.startswith("-")), None)
+    renamed = {**DEPRECATED_FLAGS}
+    renamed.update((old, new) for old, (new, verbs) in DEPRECATED_VERB_FLAGS.items() if verb in verbs)
     out, warned = [], set()
     for arg in argv:
         name, sep, value = arg.partition("=")
-        if name in DEPRECATED_FLAGS:
+        if name in renamed:
             if name not in warned:
                 warned.add(name)
-                warn(
-                    f"{name} is deprecated: use {DEPRECATED_FLAGS[name]} (same values; see docs/release-notes.md)"
-                )
-            arg = DEPRECATED_FLAGS[name] + sep + value
+                warn(f"{name} is deprecated: use {renamed[name]} (same values; see docs/release-notes.md)")
+            arg = renamed[name] + sep + value
         out.append(arg)
     return out

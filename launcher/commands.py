@@ -7,15 +7,24 @@ raised for `launcher.cli` to print.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
-from launcher import manifests, multinode, names, submission, trainer_command, views
-from launcher.errors import JobFailedError, WaitTimeoutError
+from launcher import (
+    diagnosis,
+    labels,
+    manifests,
+    multinode,
+    names,
+    pod_logs,
+    submission,
+    trainer_command,
+    views,
+)
+from launcher.errors import JobFailedError
 from launcher.settings import JobSettings
-from launcher.status import JobPhase, pod_summary, summarize
+from launcher.status import JobPhase, summarize
 from trainer.contract import container
 from trainer.contract.redaction import redact
 
@@ -88,10 +97,24 @@ def plan(
     return render_run(settings, trainer_args, name, namespace)
 
 
+def manifests_text(objects: Sequence[dict[str, Any]], output: str = "yaml") -> str:
+    """Manifests as `kubectl create -o yaml|json` prints them: a YAML stream, or one JSON object (several: a
+    v1 List)."""
+    if output != "json":
+        return manifests.to_yaml(objects)
+    one = objects[0] if len(objects) == 1 else {"apiVersion": "v1", "kind": "List", "items": list(objects)}
+    return json.dumps(one, indent=2) + "\n"
+
+
 def render(
-    settings: JobSettings, trainer_args: Sequence[str], namespace: str | None, io: Io, validate: bool = True
+    settings: JobSettings,
+    trainer_args: Sequence[str],
+    namespace: str | None,
+    io: Io,
+    validate: bool = True,
+    output: str = "yaml",
 ) -> int:
-    io.write(manifests.to_yaml(plan(settings, trainer_args, namespace, validate)))
+    io.write(manifests_text(plan(settings, trainer_args, namespace, validate), output))
     return 0
 
 
@@ -103,6 +126,9 @@ class SubmitOptions:
     timeout: float | None = None
     poll_interval: float = 5.0
     validate: bool = True
+    output: str = "name"
+    """name: the Job's name; yaml/json: what was created (with --dry-run: what would be)."""
+    gpu_hour_price: float | None = None
 
 
 def submit(
@@ -115,8 +141,9 @@ def submit(
 ) -> int:
     """Create the run's manifests (or print them), then optionally follow the Job to its end."""
     planned = plan(settings, trainer_args, namespace, options.validate)
+    structured = options.output if options.output in ("yaml", "json") else "yaml"
     if options.dry_run == "client":
-        io.write(manifests.to_yaml(planned))
+        io.write(manifests_text(planned, structured))
         return 0
     name = planned[0]["metadata"]["name"]
     server_dry_run = options.dry_run == "server"
@@ -125,38 +152,57 @@ def submit(
         submission.replace(cluster, name, timeout, options.poll_interval, io.note)
     created = submission.create_run(cluster, planned, dry_run=server_dry_run)
     if server_dry_run:
-        io.write(manifests.to_yaml(created))
+        io.write(manifests_text(created, structured))
         io.note(f"job {name} validated by the API server (dry run: nothing was created)")
         return 0
-    io.data(name)
+    if options.output in ("yaml", "json"):
+        io.write(manifests_text(created, options.output))
+    else:
+        io.data(name)
     io.note(f"job {name} created in namespace {cluster.namespace}")
     if not options.wait:
         io.note(f"follow it with: launcher status {name} / launcher logs {name} --follow")
         return 0
-    return wait(cluster, name, options.timeout, options.poll_interval, io)
+    return wait(cluster, name, options, io)
 
 
-def wait(cluster: Cluster, name: str, timeout: float | None, poll_interval: float, io: Io) -> int:
-    final = cluster.wait(name, timeout, poll_interval, on_change=lambda s: io.note(s.progress_line()))
+def wait(cluster: Cluster, name: str, options: SubmitOptions, io: Io) -> int:
+    """Follow the run to its end: a line whenever its phase, pods or progress change; exit 8 on failure, with
+    what to do when it ran out of memory."""
+    final = cluster.wait(
+        name,
+        options.timeout,
+        options.poll_interval,
+        on_change=lambda s: io.note(views.wait_line(s)),
+        line=views.wait_line,
+    )
+    gpu_hours = views.usage_text(final.usage, options.gpu_hour_price)
     if final.phase is JobPhase.FAILED:
-        raise JobFailedError(final.failure_line())
-    io.note(f"job {name} succeeded; artifacts: {final.artifact_uri}")
+        found = diagnosis.diagnose(final.pods)
+        raise JobFailedError(final.failure_line() + (f"; {found.line()}" if found else ""))
+    io.note(f"job {name} succeeded; artifacts: {final.artifact_uri}; GPU-hours: {gpu_hours}")
     return 0
 
 
-def status(cluster: Cluster, name: str, output: str, io: Io) -> int:
+def status(cluster: Cluster, name: str, output: str, io: Io, price: float | None = None) -> int:
     current = cluster.status(name)
-    io.data(views.status_json(current) if output == "json" else views.status_text(current))
+    if output in ("json", "yaml"):
+        io.data(views.structured(views.status_dict(current, price), output))
+    else:
+        io.data(views.status_text(current, price=price, wide=output == "wide"))
     return 0
 
 
-def list_jobs(cluster: Cluster, all_namespaces: bool, output: str, io: Io) -> int:
+def list_jobs(cluster: Cluster, all_namespaces: bool, output: str, io: Io, price: float | None = None) -> int:
+    """The launcher's Jobs; in one namespace with their progress and GPU time (across every namespace that
+    would need rights to every namespace's pods and logs: only what the Jobs say)."""
     jobs = cluster.list_jobs(all_namespaces)
-    statuses = [summarize(job) for job in jobs]
-    if output == "json":
-        io.data(json.dumps([views.status_dict(s) for s in statuses], indent=2))
+    everywhere = [summarize(job) for job in jobs] if all_namespaces else None
+    statuses = everywhere if everywhere is not None else cluster.statuses(jobs, labels.selector())
+    if output in ("json", "yaml"):
+        io.data(views.structured([views.status_dict(s, price) for s in statuses], output))
     elif statuses:
-        io.data(views.jobs_table(statuses, all_namespaces))
+        io.data(views.jobs_table(statuses, all_namespaces, wide=output == "wide", price=price))
     else:
         io.note(
             f"no launcher jobs in {'any namespace' if all_namespaces else 'namespace ' + cluster.namespace}"
@@ -164,41 +210,11 @@ def list_jobs(cluster: Cluster, all_namespaces: bool, output: str, io: Io) -> in
     return 0
 
 
-def logs(
-    cluster: Cluster, name: str, follow: bool, previous: bool, timeout: float | None, poll: float, io: Io
-) -> int:
-    """Every pod's log, oldest pod first; with `follow`, stream the newest pod until it ends."""
-    cluster.get_job(name)  # a clear "not found" before anything else
-    pods = cluster.list_pods(name)
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while follow and (not pods or _pending(pods[-1])):
-        if deadline is not None and time.monotonic() >= deadline:
-            raise WaitTimeoutError(
-                f"no pod of job {name} started within {timeout:g}s (see `launcher status {name}`)"
-            )
-        time.sleep(poll)
-        pods = cluster.list_pods(name)
-    if not pods:
-        io.note(f"job {name} has no pods yet")
-        return 0
-    pods = sorted(pods, key=lambda p: (p.metadata.creation_timestamp, p.metadata.name))
-    for i, pod in enumerate(pods):
-        pod_name = pod.metadata.name
-        io.note(f"==> pod {pod_name} ({pod.status.phase if pod.status else 'Pending'}) <==")
-        if _pending(pod):
-            io.note(f"(not started yet: {pod_summary(pod).reason or 'Pending'})")
-            continue
-        if previous and pod_summary(pod).restarts == 0:
-            io.note("(no previous container: it never restarted)")
-            continue
-        for chunk in cluster.read_log(pod_name, previous=previous, follow=follow and i == len(pods) - 1):
-            io.write(chunk.decode("utf-8", errors="replace"))
-        io.out.flush()
-    return 0
-
-
-def _pending(pod: Any) -> bool:
-    return pod.status is None or pod.status.phase in (None, "Pending")
+def logs(cluster: Cluster, name: str, options: pod_logs.LogOptions, io: Io) -> int:
+    """Every pod's log, oldest pod first, each line prefixed with its pod; `follow` streams the newest pod."""
+    code = pod_logs.show(cluster, name, options, io)
+    io.out.flush()
+    return code
 
 
 def delete(cluster: Cluster, names_: Sequence[str], io: Io) -> int:

@@ -62,3 +62,12 @@ INTERRUPTED_EXIT_CODE = 130
 
 class SubmitInterruptedError(LauncherError, exit_code=INTERRUPTED_EXIT_CODE):
     """Ctrl-C while `submit` was creating a run's objects: the ones created were deleted again."""
+
+
+class SweepIncompleteError(LauncherError, exit_code=10):
+    """`sweep submit`: some trials could not be created (the others were); running it again retries them."""
+
+
+INCOMPLETE_RESULTS_EXIT_CODE = 11
+"""`results`: the table was printed, but some runs under the prefix have no `_SUCCESS` (still training, failed or
+cut off): not an error, a state a script may want to wait on."""

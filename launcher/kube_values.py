@@ -106,3 +106,20 @@ def endpoint(url: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{url!r} is not an http:// or https:// URL (e.g. https://minio.storage:9000)")
     return url
+
+
+def extended_resources(pairs: Mapping[str, str]) -> dict[str, int]:
+    """`--resources` values: an extended resource (`rdma/ib`, `nvidia.com/mig-1g.10gb`) and a whole count. Kubernetes
+    requires a domain prefix on extended resources (`cpu`, `memory` and `hugepages-*` have their own flags)."""
+    counts = {}
+    for name, count in pairs.items():
+        qualified_name(name)
+        if "/" not in name or name.startswith("kubernetes.io/"):
+            raise ValueError(
+                f"{name!r} is not an extended resource: it needs a domain prefix, e.g. rdma/ib or "
+                "example.com/fpga (CPU and memory have --cpu and --memory)"
+            )
+        if not count.isdigit() or int(count) < 1:
+            raise ValueError(f"{name}={count}: the count must be a whole number of 1 or more")
+        counts[name] = int(count)
+    return counts

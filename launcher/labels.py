@@ -17,6 +17,18 @@ PREFIX = "tf-finetune-k8s"
 ANNOTATION_OUTPUT = f"{PREFIX}/output"
 """Where the trainer publishes the run's artifacts (its `--output`); `launcher status` shows it."""
 
+ANNOTATION_GPU_RESOURCE = f"{PREFIX}/gpu-resource"
+"""The extended resource the run's GPUs are (`--gpu-resource`): `launcher status` counts GPU-hours by it."""
+ANNOTATION_PARAMS = f"{PREFIX}/params"
+"""A sweep trial's parameters, as JSON: `sweep status` shows them."""
+LABEL_SWEEP = f"{PREFIX}/sweep"
+"""The sweep a trial belongs to: `sweep status` and `sweep delete` select its Jobs by it."""
+
+QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
+"""Kueue's queue label (kueue.x-k8s.io/v1beta1): the LocalQueue a Job is submitted to."""
+COMPLETION_INDEX_LABEL = "batch.kubernetes.io/job-completion-index"
+"""Set by Kubernetes on the pods of an Indexed Job (1.28+): index 0 is a multi-node run's chief."""
+
 CONTAINER_NAME = "trainer"
 """The trainer's container in every pod (logs are read from it; the pod failure policy matches its exit codes)."""
 

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from launcher import trainer_command
-from launcher.labels import ANNOTATION_OUTPUT, CONTAINER_NAME, labels
+from launcher.labels import ANNOTATION_GPU_RESOURCE, ANNOTATION_OUTPUT, CONTAINER_NAME, QUEUE_LABEL, labels
 from launcher.settings import JobSettings
 from trainer.contract import container, exit_codes
 
@@ -43,10 +43,24 @@ def _env(settings: JobSettings) -> list[dict[str, Any]]:
 def _resources(settings: JobSettings) -> dict[str, Any]:
     requests: dict[str, Any] = {"cpu": settings.cpu, "memory": settings.memory}
     limits: dict[str, Any] = {"cpu": settings.cpu_limit or settings.cpu, "memory": settings.memory}
+    # Extended resources are given as limits; the request defaults to the same value.
     if settings.gpus:
-        # Extended resources are given as limits; the request defaults to the same value.
         limits[settings.gpu_resource] = str(settings.gpus)
+    limits.update((name, str(count)) for name, count in settings.resources.items())
     return {"requests": requests, "limits": limits}
+
+
+def _scratch(settings: JobSettings) -> dict[str, Any]:
+    """An emptyDir, or with `--scratch-storage-class` a generic ephemeral volume: a claim per pod, made with the
+    pod and deleted with it (so the workers of a multi-node run never share one)."""
+    if not settings.scratch_storage_class:
+        return {"emptyDir": {"sizeLimit": settings.scratch_size} if settings.scratch_size else {}}
+    claim = {
+        "accessModes": ["ReadWriteOnce"],
+        "storageClassName": settings.scratch_storage_class,
+        "resources": {"requests": {"storage": settings.scratch_size}},
+    }
+    return {"ephemeral": {"volumeClaimTemplate": {"spec": claim}}}
 
 
 def build_container(settings: JobSettings, trainer_args: Sequence[str]) -> dict[str, Any]:
@@ -85,7 +99,6 @@ def build_container(settings: JobSettings, trainer_args: Sequence[str]) -> dict[
 
 def build_pod_spec(settings: JobSettings, trainer_args: Sequence[str]) -> dict[str, Any]:
     """The pod spec of a training pod."""
-    scratch: dict[str, Any] = {"sizeLimit": settings.scratch_size} if settings.scratch_size else {}
     spec: dict[str, Any] = {
         # Never: a failed trainer makes a new pod, so podFailurePolicy sees its exit code and logs survive.
         "restartPolicy": "Never",
@@ -102,7 +115,7 @@ def build_pod_spec(settings: JobSettings, trainer_args: Sequence[str]) -> dict[s
         "containers": [build_container(settings, trainer_args)],
         "volumes": [
             {"name": SHM_VOLUME, "emptyDir": {"medium": "Memory", "sizeLimit": settings.shm_size}},
-            {"name": SCRATCH_VOLUME, "emptyDir": scratch},
+            {"name": SCRATCH_VOLUME, **_scratch(settings)},
         ],
     }
     if settings.service_account:
@@ -115,6 +128,10 @@ def build_pod_spec(settings: JobSettings, trainer_args: Sequence[str]) -> dict[s
         spec["tolerations"] = [t.model_dump(exclude_none=True) for t in settings.tolerations]
     if settings.image_pull_secrets:
         spec["imagePullSecrets"] = [{"name": secret} for secret in settings.image_pull_secrets]
+    if settings.runtime_class:
+        spec["runtimeClassName"] = settings.runtime_class
+    if settings.affinity:
+        spec["affinity"] = settings.affinity
     return spec
 
 
@@ -141,18 +158,25 @@ def build_job(
     """The batch/v1 Job of a single-node run `name` (UsageError if the trainer arguments are unusable)."""
     uri = trainer_command.check(trainer_args, settings.env)
     metadata: dict[str, Any] = {"name": name, **({"namespace": namespace} if namespace else {})}
-    metadata["labels"] = labels(settings.labels, name)
+    # Kueue reads the queue from the Job (never from its pods, which its pod integration would take for its own).
+    queue = {QUEUE_LABEL: settings.queue} if settings.queue else {}
+    metadata["labels"] = {**labels(settings.labels, name), **queue}
     metadata["annotations"] = {**settings.annotations, ANNOTATION_OUTPUT: uri}
+    if settings.gpus:
+        metadata["annotations"][ANNOTATION_GPU_RESOURCE] = settings.gpu_resource
+    pod_annotations = {**settings.pod_annotations, ANNOTATION_OUTPUT: uri}
     spec: dict[str, Any] = {
         "backoffLimit": settings.backoff_limit,
         "completions": 1,
         "parallelism": 1,
         "podFailurePolicy": pod_failure_policy(),
         "template": {
-            "metadata": {"labels": labels(settings.labels, name), "annotations": {ANNOTATION_OUTPUT: uri}},
+            "metadata": {"labels": labels(settings.labels, name), "annotations": pod_annotations},
             "spec": build_pod_spec(settings, trainer_args),
         },
     }
+    if settings.queue:
+        spec["suspend"] = True  # Kueue unsuspends it on admission; its webhook would suspend it anyway
     if settings.active_deadline_seconds is not None:
         spec["activeDeadlineSeconds"] = settings.active_deadline_seconds
     if settings.ttl_seconds_after_finished is not None:

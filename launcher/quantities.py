@@ -46,3 +46,18 @@ def validate(text: str) -> str:
     if parse(text) <= 0:
         raise ValueError(f"{text!r} must be greater than zero")
     return text.strip()
+
+
+CPU_PER_GPU = 4
+MEMORY_PER_GPU_GI = 16
+"""A pod's default CPU and memory: this much per GPU (a CPU-only pod gets one GPU's share). What GPU nodes offer
+per GPU at the least: a 4-vCPU, 16 GiB node with one GPU; with 8 GPUs 32 CPUs and 128Gi."""
+PER_GPU_RULE = f"{CPU_PER_GPU} CPUs and {MEMORY_PER_GPU_GI}Gi per GPU, as much without GPUs"
+
+
+def default_cpu(gpus: int) -> str:
+    return str(CPU_PER_GPU * max(1, gpus))
+
+
+def default_memory(gpus: int) -> str:
+    return f"{MEMORY_PER_GPU_GI * max(1, gpus)}Gi"

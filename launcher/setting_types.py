@@ -6,12 +6,14 @@ variable the same (`LAUNCHER_TOLERATIONS=nvidia.com/gpu:NoSchedule,spot`), or JS
 (`LAUNCHER_TOLERATIONS='["nvidia.com/gpu:NoSchedule"]'`); the config file a YAML list or mapping.
 """
 
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import yaml
 from pydantic import AfterValidator, BaseModel, BeforeValidator, model_validator
 from pydantic_settings import NoDecode
 
-from launcher import kube_values, names, quantities
+from launcher import durations, kube_values, names, quantities
 from trainer.settings.grammar import items, key_values
 
 TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
@@ -27,6 +29,47 @@ ObjectNames = Annotated[list[ObjectName], NoDecode, BeforeValidator(items)]
 JobName = Annotated[str, AfterValidator(names.validate)]
 Endpoint = Annotated[str, AfterValidator(kube_values.endpoint)]
 ResourceName = Annotated[str, AfterValidator(kube_values.qualified_name)]
+
+
+def _extended_resources(value: Any) -> Any:
+    pairs = key_values(value)
+    if not isinstance(pairs, dict):
+        return pairs
+    return kube_values.extended_resources({str(k): str(v) for k, v in pairs.items()})
+
+
+ExtendedResources = Annotated[dict[str, int], NoDecode, BeforeValidator(_extended_resources)]
+WholeSeconds = Annotated[int, BeforeValidator(durations.whole_seconds)]
+"""Whole seconds, also written as a duration (`2h`)."""
+Seconds = Annotated[float, BeforeValidator(durations.optional_seconds)]
+AFFINITY_KINDS = ("nodeAffinity", "podAffinity", "podAntiAffinity")
+
+
+def read_affinity(path: Path) -> dict[str, Any]:
+    """The pod affinity in a YAML or JSON file: the `affinity:` mapping of a pod spec, or that mapping alone."""
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as e:
+        raise ValueError(f"cannot read {path}: {e.strerror or e}") from e
+    except yaml.YAMLError as e:
+        raise ValueError(f"{path} is not valid YAML: {str(e).splitlines()[0]}") from e
+    if isinstance(data, dict) and set(data) == {"affinity"}:
+        data = data["affinity"]
+    if not isinstance(data, dict) or not data or not set(data) <= set(AFFINITY_KINDS):
+        raise ValueError(
+            f"{path} must hold a pod's affinity: a mapping of {', '.join(AFFINITY_KINDS)} (or `affinity:` "
+            "with them)"
+        )
+    return data
+
+
+def _affinity_file(path: Path) -> Path:
+    read_affinity(path)
+    return path
+
+
+AffinityFile = Annotated[Path, AfterValidator(_affinity_file)]
+"""Checked when the settings are loaded; `JobSettings.affinity` holds its content for the manifest."""
 
 
 class Toleration(BaseModel):

@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -24,8 +24,10 @@ from pydantic_settings import (
 from launcher import quantities
 from launcher.errors import UsageError
 from launcher.setting_types import (
+    AffinityFile,
     Annotations,
     Endpoint,
+    ExtendedResources,
     JobName,
     Labels,
     ObjectName,
@@ -35,6 +37,8 @@ from launcher.setting_types import (
     ResourceName,
     SecretEnv,
     Tolerations,
+    WholeSeconds,
+    read_affinity,
 )
 from trainer.settings import grammar
 
@@ -77,14 +81,34 @@ class JobSettings(SettingsBase):
     image_pull_secrets: ObjectNames = Field([], description="Secret for a private registry (repeatable)")
     gpus: int = Field(1, ge=0, description="GPUs for the pod (nvidia.com/gpu limit); 0 for a CPU-only run")
     gpu_resource: ResourceName = Field("nvidia.com/gpu", description="extended resource name of the GPUs")
-    cpu: Quantity = Field("4", description="CPU request (and limit unless --cpu-limit)")
+    cpu: Quantity | None = Field(
+        None, description=f"CPU request (and limit unless --cpu-limit) [default: {quantities.PER_GPU_RULE}]"
+    )
     cpu_limit: Quantity | None = Field(None, description="CPU limit (default: same as --cpu)")
-    memory: Quantity = Field("16Gi", description="memory request and limit, including --shm-size")
+    memory: Quantity | None = Field(
+        None, description=f"memory request and limit, with --shm-size [default: {quantities.PER_GPU_RULE}]"
+    )
     shm_size: Quantity = Field(
         "4Gi", description="size of the memory-backed /dev/shm (NCCL, tf.data workers)"
     )
     scratch_size: Quantity | None = Field(
         None, description="size limit of the /tmp scratch volume (downloads, caches, artifacts)"
+    )
+    scratch_storage_class: ObjectName | None = Field(
+        None,
+        description="/tmp on a claim of --scratch-size from this StorageClass (one per pod) for big data",
+    )
+    resources: ExtendedResources = Field(
+        {},
+        description="extra extended resource NAME=COUNT per pod (repeatable), e.g. rdma/ib=1 for InfiniBand",
+    )
+    runtime_class: ObjectName | None = Field(None, description="RuntimeClass of the pod (e.g. nvidia)")
+    affinity_file: AffinityFile | None = Field(
+        None, description="YAML file with the pod's affinity (nodeAffinity, podAffinity, podAntiAffinity)"
+    )
+    queue: ObjectName | None = Field(
+        None,
+        description="Kueue LocalQueue: the Job waits suspended until the queue admits it (docs/launcher.md)",
     )
     s3_secret: ObjectName | None = Field(
         None, description="Secret whose keys (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...) become env vars"
@@ -101,6 +125,11 @@ class JobSettings(SettingsBase):
     priority_class: ObjectName | None = Field(None, description="PriorityClass of the pod")
     labels: Labels = Field({}, description="extra label KEY=VALUE on the Job and its pods (repeatable)")
     annotations: Annotations = Field({}, description="extra annotation KEY=VALUE on the Job (repeatable)")
+    pod_annotations: Annotations = Field(
+        {},
+        description="extra annotation KEY=VALUE on the pods (repeatable): safe-to-evict, Karpenter, gang "
+        "schedulers read theirs there",
+    )
     env: PlainEnv = Field(
         {},
         description="extra environment variable KEY=VALUE (repeatable); never a credential: names such as "
@@ -119,23 +148,33 @@ class JobSettings(SettingsBase):
         description="nodes (pods) to train on together, each with --gpus GPUs: 2 or more renders an Indexed Job "
         "and a headless Service, and the trainer runs MultiWorkerMirroredStrategy",
     )
-    termination_grace_period_seconds: int = Field(
+    termination_grace_period_seconds: WholeSeconds = Field(
         120,
         ge=0,
         description="time between SIGTERM (preemption, eviction, delete) and SIGKILL: the trainer uses it to "
         "finish the current step and upload a checkpoint",
     )
-    active_deadline_seconds: int | None = Field(
+    active_deadline_seconds: WholeSeconds | None = Field(
         None, gt=0, description="fail the Job after this many seconds"
     )
-    ttl_seconds_after_finished: int | None = Field(
+    ttl_seconds_after_finished: WholeSeconds | None = Field(
         7 * 24 * 3600,
         ge=0,
         description="delete the finished Job and its pods (and logs) after this many seconds",
     )
 
+    _affinity: dict[str, Any] | None = PrivateAttr(None)
+
+    @property
+    def affinity(self) -> dict[str, Any] | None:
+        """The content of `--affinity-file`, read when the settings were loaded."""
+        return self._affinity
+
     @model_validator(mode="after")
     def _consistent(self) -> "JobSettings":
+        self._affinity = read_affinity(self.affinity_file) if self.affinity_file else None
+        self.cpu = self.cpu or quantities.default_cpu(self.gpus)
+        self.memory = self.memory or quantities.default_memory(self.gpus)
         # A memory-backed emptyDir is charged to the container's memory limit.
         if quantities.parse(self.shm_size) >= quantities.parse(self.memory):
             raise ValueError(f"--shm-size {self.shm_size} must be smaller than --memory {self.memory}")
@@ -143,6 +182,12 @@ class JobSettings(SettingsBase):
             raise ValueError(f"--cpu-limit {self.cpu_limit} must not be below the request --cpu {self.cpu}")
         if both := sorted(set(self.env) & set(self.env_from_secret)):
             raise ValueError(f"{both[0]} is given by both --env and --env-from-secret: keep one")
+        if self.scratch_storage_class and not self.scratch_size:
+            raise ValueError("--scratch-storage-class needs --scratch-size: the size of the claim to create")
+        if self.gpu_resource in self.resources:
+            raise ValueError(
+                f"--resources {self.gpu_resource} is the GPU resource: set its count with --gpus"
+            )
         return self
 
 

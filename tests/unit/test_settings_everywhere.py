@@ -34,9 +34,13 @@ SAMPLES: dict[str, Any] = {
     "env_from_secret": {"HF_TOKEN": "hf-token:token", "WANDB_KEY_FILE": "wandb:file"},
     "env": {"NCCL_DEBUG": "INFO", "NCCL_IB_HCA": "mlx5_0,mlx5_1"},
     "profile_steps": [3, 5],
+    "resources": {"rdma/ib": 1, "example.com/fpga": 2},
+    "affinity_file": str(Path(__file__).parents[1] / "data" / "affinity.yaml"),
     "bf16": False,  # auto, true or false: --no-bf16, TRAINER_BF16=false, `bf16: false`
 }
 """Values with a syntax of their own; every other sample comes from the setting's type."""
+NEEDS = {"scratch_storage_class": ["--scratch-size", "10Gi"]}
+"""Settings that are only valid with another one."""
 NOT_SETTINGS = {"config"}
 """The config file's own name: a flag and a variable, not a key of itself."""
 
@@ -54,6 +58,9 @@ LAUNCHER_GROUPS: dict[type[BaseModel], tuple[str, list[str]]] = {
     verb_options.StatusOptions: ("status", ["reviews-42"]),
     verb_options.LogsOptions: ("logs", ["reviews-42"]),
     verb_options.ListOptions: ("list", []),
+    verb_options.SweepSubmitOptions: ("sweep submit", ["--name", "lr-sweep"]),
+    verb_options.SweepStatusOptions: ("sweep status", ["lr-sweep"]),
+    verb_options.ResultsOptions: ("results", ["s3://team-runs/lr-sweep/"]),
 }
 """Each launcher settings group and a verb (with its positional arguments) that takes it."""
 
@@ -213,13 +220,16 @@ def test_every_launcher_setting_by_flag_variable_and_config_key(
     verb, positional = LAUNCHER_GROUPS[cls]
 
     def read(flags: list[str], env: dict[str, str], config: dict[str, Any]) -> Any:
-        base = [] if name == "image" or verb not in ("render", "submit") else ["--image", "img"]
+        base = (
+            [] if name == "image" or verb not in ("render", "submit", "sweep submit") else ["--image", "img"]
+        )
+        base += NEEDS.get(name, [])
         with monkeypatch.context() as scoped:
             for suffix, text in env.items():
                 scoped.setenv(f"LAUNCHER_{suffix}", text)
             config_file = tmp_path / "launcher.yaml"
             config_file.write_text(yaml.safe_dump(config))
-            argv = [verb, *positional, *base, *flags, "--config", str(config_file)]
+            argv = [*verb.split(), *positional, *base, *flags, "--config", str(config_file)]
             resolved = launcher_cli.resolve(*command_line.parse(argv))
             group = {ConnectionSettings: resolved.connection, JobSettings: resolved.job}.get(
                 cls, resolved.options

@@ -5,6 +5,11 @@ once, not after hours of training), when it resumes from a checkpoint and when i
 success the record is published with the artifacts. Every attempt on the same output (a Job's retries) adds an
 entry to `attempts`: an earlier entry still "running" never recorded its end (SIGKILL, OOM, node lost) and is
 rewritten as "interrupted".
+
+Cost: `accelerator` says what each worker trained on (GPU model and count, from the devices TensorFlow sees, and
+the number of workers); every attempt that recorded its end has its wall time from process start, the wall time
+of each phase, and `gpu_seconds` = wall x GPUs per worker x workers; `gpu_seconds_total` adds up the attempts (an
+interrupted one never recorded its end, so it is not counted: `launcher status` measures from the pods instead).
 """
 
 import json
@@ -14,12 +19,13 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
 
 from trainer.errors import PreemptedError, TrainerError
 from trainer.outputs.layout import RUN_FILE
-from trainer.outputs.timing import utc_now
+from trainer.outputs.timing import process_started_at, utc_now
 from trainer.storage import Location, Storage
 
 log = logging.getLogger(__name__)
@@ -34,6 +40,26 @@ VERSIONED_PACKAGES = (
     "pyarrow",
     "boto3",
 )
+
+
+def _process_start() -> str:
+    return datetime.fromtimestamp(process_started_at(), UTC).isoformat(timespec="seconds")
+
+
+def gpu_seconds(wall_seconds: float, accelerator: dict[str, Any]) -> float | None:
+    """Wall time x GPUs per worker x workers; None while the accelerators are not known yet."""
+    if "per_worker" not in accelerator:
+        return None
+    return round(wall_seconds * accelerator["per_worker"] * accelerator.get("workers", 1), 1)
+
+
+def phase_seconds(marks: dict[str, float]) -> dict[str, float]:
+    """The wall time of each phase, from the seconds after process start at which each one ended."""
+    durations, previous = {}, 0.0
+    for name, at in marks.items():
+        durations[name] = round(at - previous, 3)
+        previous = at
+    return durations
 
 
 def package_versions() -> dict[str, str | None]:
@@ -51,7 +77,7 @@ class RunRecord:
     """What run.json says about one run; updated as the run progresses."""
 
     settings: dict[str, Any]
-    started_at: str = field(default_factory=utc_now)
+    started_at: str = field(default_factory=_process_start)
     finished_at: str | None = None
     status: str = "running"
     host: str = field(default_factory=socket.gethostname)
@@ -61,6 +87,14 @@ class RunRecord:
     model_source: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     attempts: list[dict[str, Any]] = field(default_factory=list)
+    accelerator: dict[str, Any] = field(default_factory=dict)
+    """`{"type", "per_worker", "workers"}` (`distribute.devices`), once the strategy is up."""
+    phase_marks: dict[str, float] = field(default_factory=dict)
+    """Seconds after process start at which each phase ended (the run's `Timeline.marks`)."""
+
+    @property
+    def gpu_seconds_total(self) -> float:
+        return round(sum(attempt.get("gpu_seconds") or 0.0 for attempt in self.attempts), 1)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -69,6 +103,8 @@ class RunRecord:
             "finished_at": self.finished_at,
             "error": self.error,
             "attempts": self.attempts,
+            "accelerator": self.accelerator,
+            "gpu_seconds_total": self.gpu_seconds_total,
             "host": self.host,
             "settings": self.settings,
             "distribution": self.distribution,
@@ -106,12 +142,26 @@ class RunRecord:
         self.status = "preempted" if isinstance(error, PreemptedError) else "failed"
         self.finished_at = utc_now()
         self.error = f"{type(error).__name__}: {error}".splitlines()[0]
-        self.attempts[-1].update(ended_at=self.finished_at, status=self.status, error=self.error)
+        self._end_attempt(error=self.error)
 
     def succeeded(self) -> None:
         self.status = "succeeded"
         self.finished_at = utc_now()
-        self.attempts[-1].update(ended_at=self.finished_at, status=self.status)
+        self._end_attempt()
+
+    def _end_attempt(self, **extra: Any) -> None:
+        """This attempt's end, status, wall time (also per phase) and GPU-seconds."""
+        started = datetime.fromisoformat(self.started_at)
+        wall = max(0.0, (datetime.fromisoformat(self.finished_at or utc_now()) - started).total_seconds())
+        self.attempts[-1].update(
+            ended_at=self.finished_at,
+            status=self.status,
+            **extra,
+            wall_seconds=wall,
+            phase_seconds=phase_seconds(self.phase_marks),
+            accelerator=dict(self.accelerator),
+            gpu_seconds=gpu_seconds(wall, self.accelerator),
+        )
 
 
 def mark_interrupted(attempts: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -2,8 +2,8 @@
 and evaluation, the first-step notice (`loop.training_callbacks` puts them together).
 
 In a pod there is no TTY and Keras' progress bar turns into a wall of carriage returns in `kubectl logs`, so there
-the trainer logs one line every N steps and one per epoch instead, as `key=value` pairs a person can read and a
-log pipeline can parse.
+the trainer logs one line every N steps and one per epoch instead, as `key=value` pairs a person can read, each
+followed by the same numbers as one JSON line (`trainer.contract.progress`) that `launcher status` reads.
 """
 
 import logging
@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 
 import tf_keras as keras
 
+from trainer.contract.progress import Progress, to_line
 from trainer.training.checkpoints import Position
 
 log = logging.getLogger("trainer.progress")
@@ -63,7 +64,8 @@ class _EpochSteps(keras.callbacks.Callback):
 
 
 class ProgressLines(_EpochSteps):
-    """One log line every `every_steps` steps and one per epoch: loss, accuracy, examples/s and ETA.
+    """One log line every `every_steps` steps and one per epoch: loss, accuracy, examples/s and ETA; each step line
+    is followed by its machine-readable twin (`trainer.contract.progress`), which also counts the run's `gpus`.
 
     One instance serves a whole run, also when it is resumed mid-epoch; the ETA is measured on the steps this
     process ran.
@@ -76,11 +78,13 @@ class ProgressLines(_EpochSteps):
         steps_per_epoch: int,
         global_batch_size: int,
         every_steps: int,
+        gpus: int = 0,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         super().__init__(steps_per_epoch=steps_per_epoch, every_steps=every_steps, allow_zero=False)
         self.epochs = epochs
         self.global_batch_size = global_batch_size
+        self.gpus = gpus
         self._clock = clock
         self._train_start: float | None = None
         self._steps_run = 0
@@ -103,7 +107,7 @@ class ProgressLines(_EpochSteps):
         elapsed = now - self._epoch_start
         rate = (batch + 1) * self.global_batch_size / elapsed if elapsed > 0 else 0.0
         remaining = self.epochs * self.steps_per_epoch - (self._epoch * self.steps_per_epoch + step)
-        seconds_per_step = (now - (self._train_start or now)) / self._steps_run
+        eta = remaining * (now - (self._train_start or now)) / self._steps_run
         log.info(
             "epoch %d/%d step %d/%d %s examples/s=%.1f eta=%s",
             self._epoch + 1,
@@ -112,7 +116,21 @@ class ProgressLines(_EpochSteps):
             self.steps_per_epoch,
             format_metrics(logs),
             rate,
-            format_duration(remaining * seconds_per_step),
+            format_duration(eta),
+        )
+        log.info("%s", to_line(self._progress(step, logs or {}, rate, eta)))
+
+    def _progress(self, step: int, logs: Mapping[str, float], rate: float, eta: float) -> Progress:
+        return Progress(
+            epoch=self._epoch + 1,
+            epochs=self.epochs,
+            step=step,
+            steps=self.steps_per_epoch,
+            loss=round(float(logs["loss"]), 6) if "loss" in logs else None,
+            metrics={k: round(float(v), 6) for k, v in sorted(logs.items()) if k != "loss"},
+            examples_per_second=round(rate, 1),
+            eta_seconds=round(eta),
+            gpus=self.gpus,
         )
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:

@@ -18,7 +18,7 @@ import tensorflow as tf
 from trainer import pipeline
 from trainer.data.tokens import Encoded
 from trainer.distribute.plan import RunPlan
-from trainer.distribute.strategy import LOST_PEER_ERRORS, input_shard_policy, peer_lost
+from trainer.distribute.strategy import LOST_PEER_ERRORS, has_gpus, input_shard_policy, peer_lost
 from trainer.errors import UsageError
 from trainer.outputs.tensorboard import EventSync
 from trainer.settings.train import TrainSettings
@@ -82,6 +82,7 @@ def training_callbacks(
             steps_per_epoch=plan.steps_per_epoch,
             global_batch_size=plan.global_batch,
             every_steps=settings.log_every_steps,
+            gpus=plan.replicas if has_gpus() else 0,  # one replica per GPU, across every worker
         )
     )
 

@@ -15,6 +15,7 @@ from typing import Any
 from trainer.data.prepare import Prepared
 from trainer.distribute import host
 from trainer.distribute.cluster import resolve_cluster
+from trainer.distribute.devices import accelerators
 from trainer.distribute.plan import Facts, RunPlan, plan_training
 from trainer.distribute.precision import Devices
 from trainer.distribute.strategy import (
@@ -71,6 +72,8 @@ def train(settings: TrainSettings, scope: Scope, fetching: Fetching, timeline: T
     journal = RunJournal.start(
         scope.storage, scope.output, settings.model_dump(mode="json"), writes=is_chief(strategy)
     )
+    journal.record.accelerator = accelerators(num_workers(strategy))
+    journal.record.phase_marks = timeline.marks  # the same dict: every later mark is recorded
     run = _Run(settings, scope, strategy, journal, scope.stop_on_sigterm(), timeline)
     with journal.failures():
         timeline.mark("imports_and_strategy")

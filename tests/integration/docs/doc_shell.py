@@ -99,7 +99,8 @@ class World:
 
 
 class JobsSucceed(FakeKubeApi):
-    """An API server whose Jobs all succeed: pods start on the first look at a new Job and finish on the next."""
+    """An API server whose Jobs all succeed: pods start on the first look at a new Job (or at a list of Jobs) and
+    finish on the next."""
 
     def _create(
         self, resource: str, ns: str, query: dict[str, str], body: dict[str, Any]
@@ -122,6 +123,14 @@ class JobsSucceed(FakeKubeApi):
 
         self.script(ns, name, [start, finish])
         return code, job
+
+    def _list(self, resource: str, ns: str | None, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        """A look at the list of Jobs is a look at each (`sweep submit --max-parallel` waits on the list)."""
+        if resource == "jobs":
+            with self.lock:
+                for steps in [s for (n, _), s in self.scripts.items() if s and ns in (None, n)]:
+                    steps.pop(0)(self)
+        return super()._list(resource, ns, query)
 
 
 @dataclass

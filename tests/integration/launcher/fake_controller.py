@@ -15,6 +15,8 @@ Obj = dict[str, Any]
 class ControllerHelpers:
     objects: dict[tuple[str, str, str], Obj]
     logs: dict[tuple[str, str], dict[str, str]]
+    log_written: dict[tuple[str, str], list[tuple[Any, str]]]
+    clock: Callable[[], Any]
     scripts: dict[tuple[str, str], list[Callable[[Any], None]]]
     lock: Any
     job: Callable[[str, str], Obj]
@@ -122,6 +124,7 @@ class ControllerHelpers:
             obj["status"]["containerStatuses"] = [self._container_status(obj, state, restarts, last)]
             self.touch(obj)
             self.logs[(ns, pod)] = {"current": log, **({"previous": previous_log} if previous_log else {})}
+            self.log_written[(ns, pod)] = [(self.clock(), log)]
             owner = obj["metadata"]["ownerReferences"][0]["name"]
             self.job(ns, owner)["status"]["ready"] = 1
 
@@ -145,13 +148,26 @@ class ControllerHelpers:
                 self._container_status(obj, {"terminated": terminated}, previous.get("restartCount", 0))
             ]
             self.touch(obj)
-            self.logs.setdefault((ns, pod), {"current": ""})["current"] += log
+            self.write_log(ns, pod, log)
             job = self.job(ns, obj["metadata"]["ownerReferences"][0]["name"])
             status = job["status"]
             status["active"] = max(0, status.get("active", 0) - 1)
             status["ready"] = 0
             outcome = "succeeded" if exit_code == 0 else "failed"
             status[outcome] = status.get(outcome, 0) + 1
+            self.touch(job)
+
+    def write_log(self, ns: str, pod: str, text: str) -> None:
+        """The trainer writes more to its log."""
+        with self.lock:
+            self.logs.setdefault((ns, pod), {"current": ""})["current"] += text
+            self.log_written.setdefault((ns, pod), []).append((self.clock(), text))
+
+    def admit_job(self, ns: str, job_name: str) -> None:
+        """What Kueue does when the Job's ClusterQueue has quota for it: unsuspend it."""
+        with self.lock:
+            job = self.job(ns, job_name)
+            job["spec"]["suspend"] = False
             self.touch(job)
 
     def _conditions(self, ns: str, job_name: str, types: tuple[str, ...], reason: str, message: str) -> None:

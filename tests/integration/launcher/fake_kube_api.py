@@ -126,6 +126,8 @@ class FakeKubeApi(ControllerHelpers):
         self.namespaces = set(namespaces)
         self.objects: dict[Key, Obj] = {}
         self.logs: dict[tuple[str, str], dict[str, str]] = {}
+        self.log_written: dict[tuple[str, str], list[tuple[datetime, str]]] = {}
+        """When each part of a pod's current log was written (`sinceSeconds` reads it)."""
         self.rbac = rbac if rbac is not None else Rbac.shipped()
         """Who may do what; replace it (`api.rbac = api.rbac.without(...)`) to take a verb away."""
         self.gc_delay = gc_delay
@@ -187,8 +189,12 @@ class FakeKubeApi(ControllerHelpers):
 
     # ---- time and metadata -------------------------------------------------------------------------------
 
+    def clock(self) -> datetime:
+        """The store's time: one second later at each reading."""
+        return _EPOCH + timedelta(seconds=next(self._clock))
+
     def now(self) -> str:
-        return (_EPOCH + timedelta(seconds=next(self._clock))).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return self.clock().strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def touch(self, obj: Obj) -> None:
         """A write: the object gets a new resourceVersion."""
@@ -431,7 +437,15 @@ class FakeKubeApi(ControllerHelpers):
                     f'previous terminated container "{container}" in pod "{name}" not found',
                 )
             return 200, logs["previous"]
-        return 200, logs["current"]
+        text = logs["current"]
+        if "sinceSeconds" in query:
+            # The kubelet keeps a time per line; here each write (`log_written`) has the store's clock time.
+            oldest = self.clock() - timedelta(seconds=int(query["sinceSeconds"]))
+            text = "".join(chunk for at, chunk in self.log_written.get((ns, name), []) if at >= oldest)
+        if "tailLines" in query:
+            lines = text.splitlines(keepends=True)
+            text = "".join(lines[len(lines) - int(query["tailLines"]) :]) if int(query["tailLines"]) else ""
+        return 200, text
 
 
 def _handler(api: FakeKubeApi) -> type[BaseHTTPRequestHandler]:

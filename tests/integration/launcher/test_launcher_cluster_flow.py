@@ -93,7 +93,7 @@ def test_wait_follows_the_job_to_success(launcher: Launcher, api: FakeKubeApi) -
     lines = result.err.splitlines()
     assert "reviews-42: Pending (pods: 1 pending; retries: 0)" in lines
     assert "reviews-42: Running (pods: 1 running; retries: 0)" in lines
-    assert lines[-1] == "job reviews-42 succeeded; artifacts: s3://team-runs/reviews-42"
+    assert lines[-1] == "job reviews-42 succeeded; artifacts: s3://team-runs/reviews-42; GPU-hours: 0.00"
 
 
 def test_wait_fails_at_once_on_bad_input(launcher: Launcher, api: FakeKubeApi) -> None:
@@ -161,12 +161,16 @@ def test_status_shows_failure_reason_exit_code_and_artifacts(launcher: Launcher,
     assert result.code == 0, result.err
     assert "Phase:      Failed" in result.out
     assert "Reason:     BackoffLimitExceeded" in result.out
-    assert "Exit code:  137 (exit code 137 (not a trainer code: killed by signal 9?))" in result.out
+    assert "Exit code:  137 (killed at the memory limit (OOMKilled))" in result.out
+    assert (
+        f"Diagnosis:  out of memory: pod {pod} was OOMKilled at its 64Gi limit: raise --memory "
+        "(e.g. --memory 128Gi) or lower the trainer's --per-replica-batch-size"
+    ) in result.out
     assert "Artifacts:  s3://team-runs/reviews-42" in result.out
-    assert "OOMKilled" in result.out
     as_json = json.loads(launcher("status", "reviews-42", "-o", "json").out)
     assert as_json["phase"] == "Failed" and as_json["exitCode"] == 137
     assert as_json["pods"][0]["reason"] == "OOMKilled"
+    assert as_json["diagnosis"].startswith(f"out of memory: pod {pod} was OOMKilled at its 64Gi limit")
 
 
 def test_status_of_a_pending_run_shows_the_scheduler_reason(launcher: Launcher, api: FakeKubeApi) -> None:
@@ -262,7 +266,7 @@ def test_list_selects_by_our_labels(launcher: Launcher, api: FakeKubeApi) -> Non
     api.handle("POST", "/apis/batch/v1/namespaces/ml/jobs", {}, foreign)
     result = launcher("list")
     assert result.code == 0, result.err
-    assert result.out.splitlines()[0].split() == ["NAME", "PHASE", "FAILED", "AGE", "ARTIFACTS"]
+    assert result.out.splitlines()[0].split() == ["NAME", "PHASE", "QUEUE", "PROGRESS", "ETA", "AGE"]
     assert [line.split()[0] for line in result.out.splitlines()[1:]] == ["reviews-42"]
     api.rbac = Rbac.shipped(LIST_ALL_NAMESPACES)
     everywhere = launcher("list", "-A", "-o", "json")
@@ -286,15 +290,18 @@ def test_logs_of_every_pod_and_follow(launcher: Launcher, api: FakeKubeApi) -> N
     api.run_pod(NS, second, log="attempt 2\nepoch 1/3\n", restarts=1, previous_log="before restart\n")
     result = launcher("logs", "reviews-42")
     assert result.code == 0, result.err
-    assert result.out == "attempt 1\nS3 timeout\nattempt 2\nepoch 1/3\n"
-    assert f"==> pod {first} (Failed) <==" in result.err
+    assert result.out == (
+        f"[{first}] attempt 1\n[{first}] S3 timeout\n[{second}] attempt 2\n[{second}] epoch 1/3\n"
+    )
+    assert result.err == ""
     followed = launcher("logs", "reviews-42", "--follow")
-    assert followed.out.endswith("attempt 2\nepoch 1/3\n")
+    assert followed.out.endswith(f"[{second}] attempt 2\n[{second}] epoch 1/3\n")
     assert any("follow=true" in path and second in path for _, path, _ in api.requests)
     previous = launcher("logs", "reviews-42", "-p")
     assert previous.code == 0, previous.err
-    assert previous.out == "before restart\n"
-    assert "(no previous container: it never restarted)" in previous.err
+    assert previous.out == (
+        f"[{first}] (no previous container: it never restarted)\n[{second}] before restart\n"
+    )
 
 
 def test_logs_of_a_pending_pod(launcher: Launcher, api: FakeKubeApi) -> None:
@@ -303,7 +310,7 @@ def test_logs_of_a_pending_pod(launcher: Launcher, api: FakeKubeApi) -> None:
     api.wait_pod(NS, pod, "ImagePullBackOff", 'Back-off pulling image "registry.example.com/ml/trainer:1.0"')
     result = launcher("logs", "reviews-42")
     assert result.code == 0
-    assert "(not started yet: ImagePullBackOff)" in result.err
+    assert result.out == f"[{pod}] (not started yet: ImagePullBackOff)\n"
 
 
 def test_delete_removes_the_job_and_its_pods(launcher: Launcher, api: FakeKubeApi) -> None:

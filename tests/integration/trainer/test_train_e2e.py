@@ -10,6 +10,7 @@ from trainer_e2e_helpers import LEARNS, WELL_ABOVE_CHANCE, Staged, listing, read
 
 from support.s3servers import S3Endpoint
 from support.toy_data import TOPICS
+from trainer.contract import progress as progress_contract
 from trainer.distribute.host import cpu_flags
 from trainer.distribute.precision import Devices, resolve_precision
 
@@ -66,6 +67,9 @@ def test_learns_the_toy_task_with_two_replicas_and_publishes_everything(
     progress = [line for line in result.stderr.splitlines() if " step " in line and "examples/s=" in line]
     assert progress and all("eta=" in line and "loss=" in line and "accuracy=" in line for line in progress)
     assert "\r" not in result.stderr  # no progress bar in a log
+    newest = progress_contract.newest(result.stderr.splitlines())  # what `launcher status` reads
+    assert newest is not None and (newest.epoch, newest.step) == (8, newest.steps)
+    assert newest.gpus == 0 and newest.loss is not None and "accuracy" in newest.metrics
 
     objects = listing(s3.endpoint, output)
     assert_complete(objects)
@@ -95,6 +99,10 @@ def test_learns_the_toy_task_with_two_replicas_and_publishes_everything(
     assert run["data"]["train"][0]["size"] > 0 and run["data"]["train"][0]["etag"]
     assert run["versions"]["transformers"] == "4.54.1" and run["versions"]["tensorflow"].startswith("2.")
     assert run["settings"]["output"] == output
+    assert run["accelerator"] == {"type": "cpu", "per_worker": 0, "workers": 1}
+    (attempt,) = run["attempts"]
+    assert attempt["wall_seconds"] > 0 and attempt["gpu_seconds"] == 0.0 == run["gpu_seconds_total"]
+    assert {"data_ready", "model_ready", "trained", "evaluated"} <= set(attempt["phase_seconds"])
     assert "AWS_SECRET_ACCESS_KEY" not in json.dumps(run) and s3.endpoint.secret_key not in json.dumps(run)
     assert read_json(s3.endpoint, output, "labels.json") == sorted(TOPICS)
 

@@ -171,6 +171,7 @@ TF_FREE_TRAINER_MODULES = (
     "trainer.contract",
     "trainer.contract.container",
     "trainer.contract.exit_codes",
+    "trainer.contract.progress",
     "trainer.contract.redaction",
     "trainer.contract.version",
     "trainer.contract.workers",

@@ -42,15 +42,18 @@ def test_canonical_job() -> None:
         "app.kubernetes.io/instance": "reviews-42",
         "app.kubernetes.io/managed-by": "launcher",
     }
-    assert j["metadata"]["annotations"] == {"tf-finetune-k8s/output": "s3://runs/reviews-42"}
+    assert j["metadata"]["annotations"] == {
+        "tf-finetune-k8s/output": "s3://runs/reviews-42",
+        "tf-finetune-k8s/gpu-resource": "nvidia.com/gpu",
+    }
     spec = pod_spec(j)
     assert spec["restartPolicy"] == "Never"
     (c,) = spec["containers"]
     assert c["command"] == ["trainer"]
     assert c["args"] == ["train", *ARGS]
-    assert c["resources"] == {
-        "requests": {"cpu": "4", "memory": "16Gi"},
-        "limits": {"cpu": "4", "memory": "16Gi", "nvidia.com/gpu": "4"},
+    assert c["resources"] == {  # 4 CPUs and 16Gi per GPU by default
+        "requests": {"cpu": "16", "memory": "64Gi"},
+        "limits": {"cpu": "16", "memory": "64Gi", "nvidia.com/gpu": "4"},
     }
     assert c["envFrom"] == [{"secretRef": {"name": "team-s3"}}]
     assert j["spec"]["backoffLimit"] == 3

@@ -9,6 +9,7 @@ TF_FREE = (
     "trainer.contract.container",
     "trainer.contract.exit_codes",
     "trainer.contract.workers",
+    "trainer.contract.progress",
     "trainer.contract.redaction",
     "trainer.settings.parse",
     "trainer.settings.train",

@@ -65,7 +65,8 @@ def test_a_failure_records_its_status_and_first_line(error: Exception, status: s
     run.failed(error)
     assert run.status == status and run.finished_at is not None
     assert run.error == f"{type(error).__name__}: {str(error).splitlines()[0]}"
-    assert run.attempts[-1] | {"ended_at": None} == {
+    costs = ("wall_seconds", "phase_seconds", "accelerator", "gpu_seconds")
+    assert {k: v for k, v in run.attempts[-1].items() if k not in costs} | {"ended_at": None} == {
         "started_at": "2025-01-01T00:00:00+00:00",
         "host": "pod-0",
         "status": status,
@@ -86,6 +87,8 @@ def test_success_closes_the_attempt_and_the_document_keeps_its_key_order() -> No
         "finished_at",
         "error",
         "attempts",
+        "accelerator",
+        "gpu_seconds_total",
         "host",
         "settings",
         "distribution",
@@ -93,6 +96,35 @@ def test_success_closes_the_attempt_and_the_document_keeps_its_key_order() -> No
         "data",
         "versions",
     ]
+
+
+def test_gpu_seconds_per_attempt_and_in_total_across_a_retry() -> None:
+    """wall x GPUs per worker x workers, per attempt; the total adds the attempts that recorded their end."""
+    accelerator = {"type": "NVIDIA A100-SXM4-80GB", "per_worker": 4, "workers": 2}
+    first = RunRecord(settings={}, started_at="2025-01-01T00:00:00+00:00", host="pod-a", versions={})
+    first.accelerator, first.phase_marks = accelerator, {"imports_and_strategy": 12.5, "data_ready": 40.0}
+    first.begin_attempt([{"status": "interrupted", "host": "pod-z"}])  # killed: no end, no cost recorded
+    first.finished_at = "2025-01-01T00:10:00+00:00"
+    first._end_attempt()
+    assert first.attempts[-1]["wall_seconds"] == 600.0
+    assert first.attempts[-1]["phase_seconds"] == {"imports_and_strategy": 12.5, "data_ready": 27.5}
+    assert first.attempts[-1]["gpu_seconds"] == 600 * 4 * 2
+    retry = RunRecord(settings={}, started_at="2025-01-01T01:00:00+00:00", host="pod-b", versions={})
+    retry.accelerator = accelerator
+    retry.begin_attempt(mark_interrupted(json.loads(json.dumps(first.attempts))))
+    retry.finished_at = "2025-01-01T01:05:00+00:00"
+    retry._end_attempt()
+    document = retry.as_dict()
+    assert [a.get("gpu_seconds") for a in document["attempts"]] == [None, 4800.0, 2400.0]
+    assert document["gpu_seconds_total"] == 7200.0
+    assert document["accelerator"] == accelerator
+
+
+def test_gpu_seconds_unknown_before_the_devices_are_known() -> None:
+    run = record()
+    run.begin_attempt([])
+    run.failed(DataError("x"))
+    assert run.attempts[-1]["gpu_seconds"] is None and run.gpu_seconds_total == 0.0
 
 
 def test_the_chief_writes_at_start_and_records_a_failure_before_it_goes_on(tmp_path: Path) -> None:

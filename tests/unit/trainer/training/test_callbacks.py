@@ -1,7 +1,9 @@
+import json
 import logging
 
 import pytest
 
+from trainer.contract import progress as progress_contract
 from trainer.training.callbacks import ProgressLines, format_duration
 
 
@@ -15,7 +17,9 @@ class FakeClock:
 
 def test_progress_lines_every_n_steps_and_per_epoch(caplog: pytest.LogCaptureFixture) -> None:
     clock = FakeClock()
-    progress = ProgressLines(epochs=2, steps_per_epoch=4, global_batch_size=32, every_steps=2, clock=clock)
+    progress = ProgressLines(
+        epochs=2, steps_per_epoch=4, global_batch_size=32, every_steps=2, gpus=8, clock=clock
+    )
     caplog.set_level(logging.INFO, logger="trainer.progress")
     progress.on_train_begin()
     progress.on_epoch_begin(0)
@@ -24,11 +28,37 @@ def test_progress_lines_every_n_steps_and_per_epoch(caplog: pytest.LogCaptureFix
         progress.on_train_batch_end(step, {"loss": 0.5, "accuracy": 0.75})
     progress.on_epoch_end(0, {"loss": 0.5, "accuracy": 0.75, "val_loss": 0.4, "val_accuracy": 0.8})
     lines = [r.getMessage() for r in caplog.records]
-    assert lines == [
+    human = [line for line in lines if not line.startswith(progress_contract.TAG)]
+    assert human == [
         "epoch 1/2 step 2/4 accuracy=0.7500 loss=0.5000 examples/s=64.0 eta=0:00:03",
         "epoch 1/2 step 4/4 accuracy=0.7500 loss=0.5000 examples/s=64.0 eta=0:00:02",
         "epoch 1/2 done in 0:00:02 accuracy=0.7500 loss=0.5000 val_accuracy=0.8000 val_loss=0.4000",
     ]
+    # Each step line is followed by its JSON twin, with the same numbers under stable keys.
+    assert [line.startswith(progress_contract.TAG) for line in lines] == [False, True, False, True, False]
+    assert json.loads(lines[3].split(" ", 1)[1]) == {
+        "v": 1,
+        "epoch": 1,
+        "epochs": 2,
+        "step": 4,
+        "steps": 4,
+        "loss": 0.5,
+        "metrics": {"accuracy": 0.75},
+        "examples_per_second": 64.0,
+        "eta_seconds": 2,
+        "gpus": 8,
+    }
+    assert progress_contract.parse_line(lines[1]) == progress_contract.Progress(
+        epoch=1,
+        epochs=2,
+        step=2,
+        steps=4,
+        loss=0.5,
+        metrics={"accuracy": 0.75},
+        examples_per_second=64.0,
+        eta_seconds=3,
+        gpus=8,
+    )
 
 
 def test_progress_rejects_a_non_positive_interval() -> None:
@@ -97,7 +127,9 @@ def test_with_steps_per_execution_checkpoints_and_progress_fire_when_a_multiple_
         for callback in (checkpointing, progress):
             callback.on_train_batch_end(last_step, {"loss": 0.5})
     assert [p.step for p in saved] == [8, 12]
-    lines = [r.getMessage() for r in caplog.records]
+    messages = [r.getMessage() for r in caplog.records]
+    assert [p.step for p in map(progress_contract.parse_line, messages) if p] == [8, 12, 14]
+    lines = [line for line in messages if progress_contract.parse_line(line) is None]
     assert [line.split(" loss")[0] for line in lines] == [
         "epoch 1/1 step 8/14",
         "epoch 1/1 step 12/14",
