@@ -81,10 +81,12 @@ def _train(settings: TrainSettings, scope: Scope, inputs: TrainingInputs, timeli
         prepared = prepare_training_data(settings, scope.storage, inputs, scope.work, journal.record)
         timeline.mark("data_ready")
         plan = _plan(run, prepared)
-        model = build_and_compile(prepared.model_path, prepared.labels, settings, plan, strategy)
+        model = build_and_compile(
+            prepared.model_path, prepared.labels, settings, plan, strategy, prepared.class_weights
+        )
         timeline.mark("model_ready")
         history, checkpoints = _fit(run, prepared, plan, model)
-        evaluation = evaluate_model(model, prepared.eval, plan, prepared.labels.names)
+        evaluation = evaluate_model(model, prepared.eval, plan, prepared.labels, settings.threshold)
         metrics.log_evaluation(evaluation)
         loop.complete_last_epoch(history, evaluation)
         timeline.mark("evaluated")
@@ -148,7 +150,7 @@ def _fit(
     hooks = loop.FitHooks(
         checkpoints,
         run.stop,
-        evaluate=lambda: evaluate_model(model, prepared.eval, plan, prepared.labels.names),
+        evaluate=lambda: evaluate_model(model, prepared.eval, plan, prepared.labels, run.settings.threshold),
         on_first_step=lambda: _log_startup(run.timeline),
         events=events,
     )
@@ -186,11 +188,10 @@ def _finish_as_worker(run: _Run, prepared: Prepared, model: Any, evaluation: dic
     with chief_or_temp_dir(run.scope.work / "output" / serving.SERVING_DIR, run.strategy) as scratch:
         serving.write_serving_folder(model, prepared.tokenizer, prepared.labels.names, scratch)
     log.info(
-        "worker %d of %d done: eval loss=%.4f accuracy=%.4f; the chief publishes",
+        "worker %d of %d done: eval loss=%.4f; the chief publishes",
         worker_index(run.strategy),
         num_workers(run.strategy),
         evaluation["loss"],
-        evaluation["accuracy"],
     )
 
 

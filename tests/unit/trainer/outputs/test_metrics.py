@@ -44,7 +44,17 @@ def test_the_evaluation_is_the_loss_from_logits_then_the_report_of_their_argmax(
     result = evaluation(logits, labels, ("neg", "pos"))
     expected_loss = np.mean([np.log1p(np.exp(-2.0)), np.log1p(np.exp(-1.0)), np.log1p(np.exp(3.0))])
     assert result["loss"] == pytest.approx(expected_loss)
-    assert list(result) == ["loss", "accuracy", "macro_f1", "per_class", "confusion_matrix"]
+    assert list(result) == [
+        "problem_type",
+        "loss",
+        "accuracy",
+        "f1_macro",
+        "macro_f1",
+        "per_class",
+        "confusion_matrix",
+    ]
+    assert result["problem_type"] == "single_label_classification"
+    assert result["f1_macro"] == result["macro_f1"]
     assert result["accuracy"] == pytest.approx(2 / 3)
     assert result["confusion_matrix"] == {"labels": ["neg", "pos"], "matrix": [[1, 0], [1, 1]]}
     assert cross_entropy(np.zeros((0, 2)), np.zeros(0, np.int64)) == 0.0
