@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from trainer.distribute.plan import RunPlan
+from trainer.outputs.schema import SCHEMA_VERSION
 from trainer.outputs.scores import class_scores, multi_label_report, regression_report
 from trainer.outputs.timing import utc_now
 from trainer.settings.problem import EVAL_METRICS, MULTI_LABEL, REGRESSION, SINGLE_LABEL, ProblemType
@@ -101,6 +102,7 @@ def training_document(
     train_seconds = sum(row["train_seconds"] for row in history)
     trained_examples = sum(row["train_seconds"] * row["train_examples_per_second"] for row in history)
     return {
+        "schema_version": SCHEMA_VERSION,
         "eval": evaluation,
         "history": history,
         "throughput": {
@@ -128,6 +130,7 @@ def evaluation_document(
 ) -> dict[str, Any]:
     """metrics.json of `trainer evaluate`: the evaluation, then what was measured with what."""
     return {
+        "schema_version": SCHEMA_VERSION,
         **result,
         "rows": rows,
         "model": model,

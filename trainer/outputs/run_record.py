@@ -19,6 +19,7 @@ from typing import Any
 
 from trainer.errors import PreemptedError, TrainerError
 from trainer.outputs.layout import RUN_FILE
+from trainer.outputs.schema import SCHEMA_VERSION
 from trainer.outputs.timing import utc_now
 from trainer.storage import Location, Storage
 
@@ -64,6 +65,7 @@ class RunRecord:
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "schema_version": SCHEMA_VERSION,
             "status": self.status,
             "started_at": self.started_at,
             "finished_at": self.finished_at,

@@ -71,6 +71,7 @@ def test_the_training_metrics_document() -> None:
         history, {"loss": 0.4}, plan, optimizer_steps=20, timeline=timeline, rows={"train": 320, "eval": 40}
     )
     assert document == {
+        "schema_version": 1,
         "eval": {"loss": 0.4},
         "history": history,
         "throughput": {
@@ -85,17 +86,18 @@ def test_the_training_metrics_document() -> None:
         "timeline_seconds": timeline,
         "rows": {"train": 320, "eval": 40},
     }
-    assert list(document) == ["eval", "history", "throughput", "timeline_seconds", "rows"]
+    assert list(document) == ["schema_version", "eval", "history", "throughput", "timeline_seconds", "rows"]
     empty = training_document([], {}, plan, optimizer_steps=0, timeline={}, rows={})
     assert empty["throughput"]["train_examples_per_second"] is None
     assert empty["throughput"]["startup_seconds"] is None
 
 
-def test_the_evaluate_metrics_document_puts_the_evaluation_first() -> None:
+def test_the_evaluate_metrics_document_puts_the_evaluation_first_after_its_schema_version() -> None:
     document = evaluation_document(
         {"loss": 0.3, "accuracy": 0.9}, rows=10, model="s3://b/run/model", data=[], seconds=1.5, replicas=2
     )
     assert list(document) == [
+        "schema_version",
         "loss",
         "accuracy",
         "rows",
