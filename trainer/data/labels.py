@@ -58,6 +58,13 @@ class LabelMap:
     def __len__(self) -> int:
         return len(self.names)
 
+    def describe(self) -> str:
+        """For the log: `3 labels ['a', 'b', 'c']`, `multi-label, 3 labels [...]` or `a regression (one score)`."""
+        if self.problem_type == REGRESSION:
+            return "a regression (one score)"
+        text = f"{len(self)} labels {list(self.names)}"
+        return f"multi-label, {text}" if self.problem_type == MULTI_LABEL else text
+
     def encode(self, labels: Sequence[Label], *, source: str, known_as: KnownAs = "training") -> np.ndarray:
         """Label names to ids; a label outside the map is a DataError naming the source, a few of the strangers
         and the labels there are (`known_as`: the map is the training labels, or a trained model's). A

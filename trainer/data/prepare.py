@@ -16,6 +16,7 @@ from trainer.data.fetch import load_tokenizer, read_data, resolve_model
 from trainer.data.labels import LabelCollector, LabelMap, balanced_weights, split_for_eval
 from trainer.data.tokens import Encoded
 from trainer.distribute.plan import effective_max_length
+from trainer.errors import UsageError
 from trainer.settings.problem import MULTI_LABEL, REGRESSION, SINGLE_LABEL
 from trainer.settings.train import TrainSettings
 from trainer.storage import Location, Storage
@@ -104,21 +105,16 @@ def prepare_training_data(
     train = _first(train, settings.max_train_samples)
     evaluation = _first(evaluation, settings.max_eval_samples)
     log.info(
-        "data: %d training rows, %d evaluation rows, %s %s; read and tokenized in %.1fs (max length %d)",
+        "data: %d training rows, %d evaluation rows, %s; read and tokenized in %.1fs (max length %d)",
         len(train),
         len(evaluation),
-        labels.problem_type,
-        list(labels.names),
+        labels.describe(),
         time.perf_counter() - started,
         max_length,
     )
-    weights = balanced_weights(train.labels, len(labels)) if settings.class_weight == "balanced" else None
-    if weights is not None:
-        log.info(
-            "--class-weight balanced: %s",
-            {n: round(w, 4) for n, w in zip(labels.names, weights, strict=True)},
-        )
-    return Prepared(model_path, tokenizer, labels, train, evaluation, max_length, weights)
+    return Prepared(
+        model_path, tokenizer, labels, train, evaluation, max_length, _class_weights(settings, train, labels)
+    )
 
 
 def _training_rows(
@@ -130,17 +126,32 @@ def _training_rows(
     # stratified split needs every row first.
     limit = settings.max_train_samples if inputs.eval is not None else None
     kind = settings.problem_type or (MULTI_LABEL if settings.label_separator else None)
-    if settings.labels or kind == REGRESSION:
+    if kind == REGRESSION or settings.labels:
         labels = (
-            LabelMap(tuple(settings.labels), kind or SINGLE_LABEL)
-            if settings.labels
-            else LabelMap.regression()
+            LabelMap.regression()
+            if kind == REGRESSION
+            else LabelMap(tuple(settings.labels), kind or SINGLE_LABEL)
         )
         return reader.read(inputs.train, "train", labels.encoder(), limit), labels
     collector = LabelCollector(kind)
     train = reader.read(inputs.train, "train", collector, limit)
     labels = collector.label_map()
     return collector.relabel(train, labels), labels
+
+
+def _class_weights(settings: TrainSettings, train: Encoded, labels: LabelMap) -> tuple[float, ...] | None:
+    """--class-weight balanced: the weights of the training rows' classes (logged); None without the flag."""
+    if settings.class_weight is None:
+        return None
+    if labels.problem_type != SINGLE_LABEL:
+        raise UsageError(
+            f"--class-weight balanced weighs the classes of single-label classification, but the labels make "
+            f"this {labels.describe()}: drop --class-weight or pass --problem-type single_label_classification"
+        )
+    weights = balanced_weights(train.labels, len(labels))
+    shown = {name: round(weight, 4) for name, weight in zip(labels.names, weights, strict=True)}
+    log.info("--class-weight balanced: %s", shown)
+    return weights
 
 
 def _first(rows: Encoded, limit: int | None) -> Encoded:

@@ -113,22 +113,26 @@ def plot_confusion_matrix(
 
 
 def plot_per_label_table(per_label: Mapping[str, Mapping[str, float]], threshold: float, path: Path) -> Path:
-    """Multi-label: one table row per label (precision, recall, F1 at `threshold`, support, predicted)."""
+    """Multi-label: one table row per label (precision, recall, F1 at `threshold`, support, predicted), the
+    precision, recall and F1 cells shaded by their value."""
     plt = _pyplot()
     columns = ("precision", "recall", "f1", "support", "predicted")
-    cells = [
-        [f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c]) for c in columns]
-        for row in per_label.values()
+    rows = list(per_label.values()) or [dict.fromkeys(columns, 0)]
+    cells = [[f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c]) for c in columns] for row in rows]
+    shade = plt.get_cmap("Blues")
+    colours = [
+        [shade(0.15 + 0.6 * float(row[c])) if c in columns[:3] else "white" for c in columns] for row in rows
     ]
-    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.3 * len(cells)), dpi=_DPI)
+    fig, ax = plt.subplots(figsize=(8, 3.0 + 0.35 * len(rows)), dpi=_DPI)
     ax.axis("off")
     table = ax.table(
-        cellText=cells or [[""] * len(columns)],
+        cellText=cells,
+        cellColours=colours,
         rowLabels=[_short(name) for name in per_label] or [""],
         colLabels=columns,
         loc="center",
     )
-    table.scale(1.0, 1.2)
+    table.scale(1.0, 1.6)
     ax.set_title(f"Per-label metrics at threshold {threshold:g}")
     return _save(plt, fig, path)
 

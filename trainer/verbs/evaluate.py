@@ -46,12 +46,11 @@ def _evaluate(settings: EvaluateSettings, scope: Scope, data: Location) -> None:
     # TensorFlow starts only now that the inputs proved usable, so mistakes fail fast.
     runner = start_inference(artifact, settings, max_length, token_bytes=encoded.token_bytes)
     log.info(
-        "evaluate: %d rows from %d file(s) under %s, %s %s; %.1f MB of token ids %s",
+        "evaluate: %d rows from %d file(s) under %s, %s; %.1f MB of token ids %s",
         len(encoded),
         read.files,
         data,
-        labels.problem_type,
-        list(labels.names),
+        labels.describe(),
         encoded.token_bytes / 1e6,
         "in memory" if runner.plan.in_memory else "memory-mapped, read per batch",
     )

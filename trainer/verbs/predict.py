@@ -65,10 +65,9 @@ def _predict(settings: PredictSettings, scope: Scope, data: Location) -> None:
     max_length = effective_max_length(settings.max_length, artifact.tokenizer)
     runner = start_inference(artifact, settings, max_length)
     log.info(
-        "predict: %d input file(s), %s %s, strategy=%s replicas=%d global_batch=%d chunk_rows=%d",
+        "predict: %d input file(s), %s, strategy=%s replicas=%d global_batch=%d chunk_rows=%d",
         len(shards.infos),
-        artifact.labels.problem_type,
-        list(artifact.labels.names),
+        artifact.labels.describe(),
         runner.strategy,
         runner.plan.replicas,
         runner.plan.global_batch,

@@ -30,7 +30,16 @@ def regression(staged_moto: Staged, tmp_path_factory: pytest.TempPathFactory) ->
     folder = tmp_path_factory.mktemp("sts")
     train_csv = write_csv(folder / "train.csv", scored(300, seed=1), header=("review", "similarity"))
     dev_csv = write_csv(folder / "dev.csv", scored(45, seed=2), header=("review", "similarity"))
-    args = ["--train-data", str(train_csv), "--label-column", "similarity", "--epochs", "10"]
+    args = [
+        "--train-data",
+        str(train_csv),
+        "--label-column",
+        "similarity",
+        "--epochs",
+        "10",
+        "--cpu-replicas",
+        "2",
+    ]
     output, log = train(staged_moto, "sts", [*args, "--eval-fraction", "0.2"], tmp_path_factory.mktemp("w"))
     return output, log, dev_csv
 
@@ -39,7 +48,7 @@ def test_float_labels_train_a_regression_with_its_metrics(
     staged_moto: Staged, regression, tmp_path: Path
 ) -> None:
     s3, (output, log, dev) = staged_moto, regression
-    assert "regression ['score']" in log and "eval: loss=" in log and "pearson=" in log
+    assert "a regression (one score)" in log and "eval: loss=" in log and "pearson=" in log
     objects = listing(s3, output)
     assert "confusion_matrix.png" not in objects and "serving/saved_model/saved_model.pb" in objects
     assert json.loads(get(s3, f"{output}/labels.json")) == ["score"]
@@ -78,7 +87,7 @@ def multi_label(staged_moto: Staged, tmp_path_factory: pytest.TempPathFactory) -
         *("--label-column", "topics", "--epochs", "8"),
     ]
     output, log = train(staged_moto, "tags", args, tmp_path_factory.mktemp("w"))
-    assert "multi_label_classification ['food', 'sports', 'weather']" in log
+    assert "multi-label, 3 labels ['food', 'sports', 'weather']" in log
     dev_csv = write_csv(
         folder / "dev.csv",
         [(text, "|".join(labels)) for text, labels in dev_rows],
@@ -152,3 +161,18 @@ def test_scores_reach_the_serving_signature(staged_moto: Staged, regression, tmp
     assert run_verb("export", ["--model", output, "--output", exported], s3, tmp_path / "x").returncode == 0
     assert "saved_model/saved_model.pb" in listing(s3, exported)
     assert json.loads(get(s3, f"{exported}/labels.json")) == ["score"]
+
+
+def test_class_weights_on_scores_are_one_clear_line(staged_moto: Staged, tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "sts.csv", scored(30, seed=5), header=("review", "similarity"))
+    args = ["--model", staged_moto.model, "--train-data", str(data), "--label-column", "similarity"]
+    result = run_trainer(
+        [*args, "--class-weight", "balanced", "--output", staged_moto.output("cw")],
+        staged_moto.endpoint,
+        tmp_path,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stderr.splitlines()[-1] == (
+        "trainer: error: --class-weight balanced weighs the classes of single-label classification, but the labels "
+        "make this a regression (one score): drop --class-weight or pass --problem-type single_label_classification"
+    )

@@ -118,3 +118,9 @@ def test_balanced_weights_make_rare_classes_weigh_as_much_as_common_ones() -> No
 
 def _rows(rows: np.ndarray) -> Encoded:
     return Encoded(np.zeros(0, np.int32), None, np.zeros(len(rows), np.int64), rows)
+
+
+def test_the_log_describes_each_problem_type() -> None:
+    assert LabelMap(("neg", "pos")).describe() == "2 labels ['neg', 'pos']"
+    assert LabelMap(("a", "b"), "multi_label_classification").describe() == "multi-label, 2 labels ['a', 'b']"
+    assert LabelMap.regression().describe() == "a regression (one score)"
