@@ -5,6 +5,7 @@ import pytest
 
 from trainer.outputs.metrics import evaluation
 from trainer.outputs.scores import average_ranks, multi_label_report, regression_report, sigmoid
+from trainer.settings.problem import EVAL_METRICS
 
 
 def test_regression_reports_errors_and_both_correlations() -> None:
@@ -69,3 +70,20 @@ def test_multi_label_counts_each_label_at_the_threshold() -> None:
 
 def test_sigmoid_is_stable_for_large_logits() -> None:
     assert sigmoid(np.array([-1000.0, 0.0, 1000.0])).tolist() == [0.0, 0.5, 1.0]
+
+
+@pytest.mark.parametrize(
+    ("problem_type", "labels", "names"),
+    [
+        ("single_label_classification", np.array([0, 1]), ("a", "b")),
+        ("multi_label_classification", np.array([[1, 0], [1, 1]]), ("a", "b")),
+        ("regression", np.array([0.5, 1.5]), ("score",)),
+    ],
+)
+def test_every_metric_named_for_a_problem_type_is_a_number_in_its_evaluation(
+    problem_type, labels, names
+) -> None:
+    logits = np.array([[1.0, -1.0], [0.5, 2.0]])[:, : len(names)]
+    result = evaluation(logits, labels, names, problem_type)
+    assert result["problem_type"] == problem_type
+    assert all(isinstance(result[name], float) for name in EVAL_METRICS[problem_type])
