@@ -159,6 +159,11 @@ class LabelCollector:
     def label_map(self) -> LabelMap:
         names = list(self._ids)
         if self._lists:
+            if self._problem_type == SINGLE_LABEL:
+                raise DataError(
+                    "the training data has rows with a list of labels, but --problem-type is "
+                    "single_label_classification: pass --problem-type multi_label_classification"
+                )
             if not names:
                 raise DataError("the training data has no labels in any row: check --label-column")
             return LabelMap(tuple(_sorted(names)), MULTI_LABEL)

@@ -97,6 +97,13 @@ def test_lists_make_the_collector_multi_label_with_multi_hot_rows() -> None:
     assert encoded.labels.tolist() == [[0, 0, 0], [0, 1, 1], [0, 1, 0], [1, 0, 1]]
 
 
+def test_lists_under_a_single_label_problem_type_name_the_fix() -> None:
+    collector = LabelCollector("single_label_classification")
+    collector([["a", "b"], "a"], "x")
+    with pytest.raises(DataError, match="pass --problem-type multi_label_classification"):
+        collector.label_map()
+
+
 def test_a_multi_label_map_encodes_label_sets_and_rejects_strangers() -> None:
     labels = LabelMap(("a", "b"), "multi_label_classification")
     assert labels.encode([["b"], [], "a", ["a", "b"]], source="x").tolist() == [
