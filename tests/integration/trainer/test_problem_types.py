@@ -30,16 +30,9 @@ def regression(staged_moto: Staged, tmp_path_factory: pytest.TempPathFactory) ->
     folder = tmp_path_factory.mktemp("sts")
     train_csv = write_csv(folder / "train.csv", scored(300, seed=1), header=("review", "similarity"))
     dev_csv = write_csv(folder / "dev.csv", scored(45, seed=2), header=("review", "similarity"))
-    args = [
-        "--train-data",
-        str(train_csv),
-        "--label-column",
-        "similarity",
-        "--epochs",
-        "10",
-        "--cpu-replicas",
-        "2",
-    ]
+    args = [*("--train-data", str(train_csv), "--label-column", "similarity", "--epochs", "10")]
+    # Two replicas of 8 rows: the global batch (and so the number of steps) of one replica of 16.
+    args += ["--cpu-replicas", "2", "--per-replica-batch-size", "8"]
     output, log = train(staged_moto, "sts", [*args, "--eval-fraction", "0.2"], tmp_path_factory.mktemp("w"))
     return output, log, dev_csv
 
@@ -165,7 +158,7 @@ def test_scores_reach_the_serving_signature(staged_moto: Staged, regression, tmp
 
 def test_class_weights_on_scores_are_one_clear_line(staged_moto: Staged, tmp_path: Path) -> None:
     data = write_csv(tmp_path / "sts.csv", scored(30, seed=5), header=("review", "similarity"))
-    args = ["--model", staged_moto.model, "--train-data", str(data), "--label-column", "similarity"]
+    args = ["--model", staged_moto.model, "--train-data", str(data), "--label-column", "similarity", *QUICK]
     result = run_trainer(
         [*args, "--class-weight", "balanced", "--output", staged_moto.output("cw")],
         staged_moto.endpoint,
