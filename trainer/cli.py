@@ -1,7 +1,8 @@
 """The `trainer` command: parse a verb's settings, run it, and map errors to one line and an exit code.
 
-This is the only module that prints errors and chooses exit codes. It imports TensorFlow only after the settings
-parsed, so `trainer --help` and bad flags answer at once.
+This is the only module that prints errors and chooses exit codes. TensorFlow is loaded only after the settings
+parsed, so `trainer --help` and bad flags answer at once; `train` loads it itself, while its inputs are fetched
+(`verbs.train_start`).
 """
 
 import logging
@@ -29,14 +30,13 @@ TERMINATION_LOG_ENV = "TERMINATION_MESSAGE_PATH"
 
 
 def _run_train(settings: TrainSettings) -> int:
-    from trainer.distribute.strategy import configure_devices
-    from trainer.verbs import train
+    from trainer.verbs import train_start  # loads TensorFlow while the model and data are fetched
 
-    configure_devices(settings.cpu_replicas)
-    return train.run(settings)
+    return train_start.run(settings)
 
 
 def _run_evaluate(settings: EvaluateSettings) -> int:
+    load_tensorflow()
     from trainer.verbs import (
         evaluate,  # splits the CPU (--cpu-replicas) itself, once the inputs proved usable
     )
@@ -45,12 +45,14 @@ def _run_evaluate(settings: EvaluateSettings) -> int:
 
 
 def _run_predict(settings: PredictSettings) -> int:
+    load_tensorflow()
     from trainer.verbs import predict  # splits the CPU (--cpu-replicas) itself, once the inputs proved usable
 
     return predict.run(settings)
 
 
 def _run_export(settings: ExportSettings) -> int:
+    load_tensorflow()
     from trainer.verbs import export
 
     return export.run(settings)
@@ -150,7 +152,6 @@ def _main(args: list[str]) -> int:
     _prepare_environment()
     _configure_logging()
     try:
-        load_tensorflow()
         return handler(settings)
     except TrainerError as e:
         return _fail(str(e), e.exit_code)

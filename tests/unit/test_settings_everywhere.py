@@ -35,6 +35,7 @@ SAMPLES: dict[str, Any] = {
     "env": {"NCCL_DEBUG": "INFO", "NCCL_IB_HCA": "mlx5_0,mlx5_1"},
     "profile_steps": [3, 5],
     "threshold": 0.7,  # between 0 and 1, away from the default 0.5
+    "bf16": False,  # auto, true or false: --no-bf16, TRAINER_BF16=false, `bf16: false`
 }
 """Values with a syntax of their own; every other sample comes from the setting's type."""
 NOT_SETTINGS = {"config"}

@@ -1,16 +1,17 @@
 """The run's plan: every number the trainer resolves before it builds a dataset or a model, computed once.
 
 Replicas, global batch, steps per epoch, the batch-length multiple, XLA's bucket lengths, whether the token ids
-sit in memory, the effective max length and the pad id follow from the settings and a few facts (devices, memory
-limit, tokenizer, data size). The verbs gather the facts; `plan_training` and `plan_inference` turn them into a
-`RunPlan`, purely: no TensorFlow, no I/O. The settings themselves stay as the user gave them (run.json records
-both: the settings as given, the plan under "distribution").
+sit in memory, the effective max length, the pad id and the precision follow from the settings and a few facts
+(devices, memory limit, tokenizer, data size). The verbs gather the facts; `plan_training` and `plan_inference`
+turn them into a `RunPlan`, purely: no TensorFlow, no I/O. The settings themselves stay as the user gave them
+(run.json records both: the settings as given, the plan under "distribution").
 """
 
 import math
 from dataclasses import dataclass
 from typing import Any
 
+from trainer.distribute.precision import FLOAT32, NO_DEVICE_FACTS, Devices, Precision, resolve_precision
 from trainer.errors import DataError
 from trainer.settings.train import TrainSettings
 
@@ -82,6 +83,8 @@ class Facts:
     token_bytes: int | None = None
     """Size of the token files; None when the rows stream through in chunks (predict): then in memory."""
     rows: int = 0
+    devices: Devices = NO_DEVICE_FACTS
+    """What decides `--bf16 auto` (`distribute.precision`)."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,8 @@ class RunPlan:
     """Training only: optimizer steps per epoch (the last partial batch is dropped)."""
     buckets: tuple[int, ...] | None = None
     """Under XLA (--jit-compile), the lengths every batch is padded to; else None (any length)."""
+    precision: Precision = FLOAT32
+    """Training: the mixed-precision policy (`resolve_precision`); inference runs in float32."""
 
     def describe(self) -> dict[str, Any]:
         """The plan's part of run.json's "distribution"."""
@@ -133,6 +138,7 @@ def plan_training(settings: TrainSettings, facts: Facts) -> RunPlan:
         pad_token_id=facts.pad_token_id or 0,
         steps_per_epoch=steps,
         buckets=buckets,
+        precision=resolve_precision(settings.bf16, settings.fp16, facts.devices),
     )
 
 

@@ -80,6 +80,15 @@ def has_gpus() -> bool:
     return bool(tf.config.list_logical_devices("GPU"))
 
 
+def gpu_compute_capabilities() -> tuple[tuple[int, int] | None, ...]:
+    """Each visible GPU's compute capability as TensorFlow reports it (None where it reports none)."""
+    capabilities = []
+    for gpu in tf.config.list_physical_devices("GPU"):
+        value = tf.config.experimental.get_device_details(gpu).get("compute_capability")
+        capabilities.append((int(value[0]), int(value[1])) if value else None)
+    return tuple(capabilities)
+
+
 def describe(strategy: tf.distribute.Strategy) -> dict[str, object]:
     """Strategy facts for logs and run.json: class name, workers, total replicas, this worker's devices."""
     try:

@@ -159,11 +159,11 @@ def build_and_compile(
     strategy: tf.distribute.Strategy,
     class_weights: Sequence[float] | None = None,
 ) -> TFPreTrainedModel:
-    """The seeded classifier for `labels` (and their problem type), built and compiled under `strategy`, its
-    schedule spanning the run."""
+    """The seeded classifier for `labels` (and their problem type), built and compiled under `strategy` in the
+    plan's precision, its schedule spanning the run."""
     tf.keras.utils.set_random_seed(settings.seed)
     with strategy.scope():
-        model = build_classifier(model_path, labels, settings.mixed_precision)
+        model = build_classifier(model_path, labels, plan.precision.policy)
         compile_classifier(
             model,
             learning_rate=settings.learning_rate,

@@ -33,6 +33,7 @@ def predict_logits(model: Any, encoded: Encoded, plan: RunPlan) -> np.ndarray:
     ds = pipeline.planned_dataset(
         encoded, plan, order=order, shard_policy=input_shard_policy(model.distribute_strategy)
     )
+    _predict_float32_logits(model)
     predictions = model.predict(ds, verbose=0)
     if isinstance(predictions, dict):
         predictions = predictions["logits"]
@@ -40,6 +41,28 @@ def predict_logits(model: Any, encoded: Encoded, plan: RunPlan) -> np.ndarray:
     logits = np.empty_like(sorted_logits)
     logits[order] = sorted_logits
     return logits
+
+
+def _predict_float32_logits(model: Any) -> None:
+    """Make `model.predict` return the logits cast to float32 (once per model, before its first `predict`).
+
+    Under mixed_bfloat16 the logits come out in bfloat16, and MultiWorkerMirroredStrategy gathers every worker's
+    predictions with a collective that takes no bfloat16 (`TypeError: ... DataType bfloat16 not in list of
+    allowed values`): `--bf16 auto` on CPUs with AMX or AVX512-BF16 made every multi-worker evaluation fail.
+    """
+    import tensorflow as tf
+
+    if getattr(model, "_predicts_float32_logits", False):
+        return
+    step = model.predict_step
+
+    def predict_step(data: Any) -> Any:
+        outputs = step(data)
+        logits = outputs["logits"] if isinstance(outputs, dict) else getattr(outputs, "logits", outputs)
+        return tf.cast(logits, tf.float32)
+
+    model.predict_step = predict_step
+    model._predicts_float32_logits = True
 
 
 def evaluate_model(

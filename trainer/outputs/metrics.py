@@ -96,9 +96,11 @@ def training_document(
     optimizer_steps: int,
     timeline: Mapping[str, float],
     rows: Mapping[str, int],
+    checkpoint_stall_seconds: float | None = None,
 ) -> dict[str, Any]:
-    """metrics.json of a training run: the final evaluation, the per-epoch history, throughput, the phases'
-    timeline (seconds from process start) and the rows trained and evaluated on."""
+    """metrics.json of a training run: the final evaluation, the per-epoch history, throughput (with how long
+    the training loop waited for checkpoint snapshots), the phases' timeline (seconds from process start) and the
+    rows trained and evaluated on."""
     train_seconds = sum(row["train_seconds"] for row in history)
     trained_examples = sum(row["train_seconds"] * row["train_examples_per_second"] for row in history)
     return {
@@ -113,6 +115,7 @@ def training_document(
             "optimizer_steps": optimizer_steps,
             "replicas": plan.replicas,
             "startup_seconds": timeline.get("first_step"),
+            "checkpoint_stall_seconds": checkpoint_stall_seconds,
         },
         "timeline_seconds": dict(timeline),
         "rows": dict(rows),

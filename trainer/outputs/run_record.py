@@ -89,6 +89,11 @@ class RunRecord:
         }
         self.attempts = [*earlier, running]
 
+    def note_attempt(self, **facts: Any) -> None:
+        """Facts of this attempt that a retry may resolve otherwise (a pod can land on other hardware):
+        `precision`."""
+        self.attempts[-1].update(facts)
+
     def resumed(self, *, epoch: int, step: int, optimizer_step: int, checkpoint: str) -> None:
         """The attempt resumed from `checkpoint` at (0-based) `epoch`, step `step` within it."""
         self.attempts[-1]["resumed_from"] = {

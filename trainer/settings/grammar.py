@@ -18,7 +18,7 @@ import json
 import re
 from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BeforeValidator
@@ -120,6 +120,28 @@ OptionalIntList = Annotated[list[int] | None, NoDecode, BeforeValidator(items)]
 """List settings whose flag, variable and config value follow `items` (NoDecode: pydantic-settings hands the text
 over, repeated flags joined by commas, instead of decoding it as JSON; it finds the marker only outside a union,
 hence the optional variants)."""
+
+
+_BOOL_WORDS = dict.fromkeys(("true", "1", "yes", "on"), True) | dict.fromkeys(
+    ("false", "0", "no", "off"), False
+)
+
+
+def auto_or_bool(value: Any) -> Any:
+    """`auto`, or a boolean in any spelling flags and variables use; one message for any other text."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip().lower()
+    if text in _BOOL_WORDS:
+        return _BOOL_WORDS[text]
+    if text != "auto":
+        raise ValueError("takes auto, true or false")
+    return "auto"
+
+
+AutoOrBool = Annotated[Literal["auto"] | bool, BeforeValidator(auto_or_bool)]
+"""A setting decided by the trainer unless set (`--bf16`): auto, true or false. Alone the flag means true and
+`--no-<flag>` false (`parse.expand_optional_values`)."""
 
 
 def read_config_file(path: Path, known: Collection[str]) -> dict[str, Any]:

@@ -46,6 +46,25 @@ SETTING_NAMES = sorted({name for cls in VERB_SETTINGS.values() for name in cls.m
 KNOWN_VARIABLES = [grammar.env_var(SETTINGS_ENV_PREFIX, name) for name in SETTING_NAMES] + [CONFIG_ENV]
 
 
+OPTIONAL_VALUE_FLAGS = ("--bf16",)
+"""Flags that take a value (auto, true, false) yet also stand alone: `--bf16` alone means `--bf16 true` and
+`--no-bf16` means `--bf16 false`, as for the boolean flags."""
+
+
+def expand_optional_values(args: Sequence[str]) -> list[str]:
+    """`args` with every bare optional-value flag given its value: `--bf16` (last, or before another option)
+    becomes `--bf16=true`, `--no-bf16` becomes `--bf16=false`."""
+    expanded = []
+    for index, arg in enumerate(args):
+        following = args[index + 1] if index + 1 < len(args) else None
+        if arg in OPTIONAL_VALUE_FLAGS and (following is None or following.startswith("-")):
+            arg = f"{arg}=true"
+        elif arg.startswith("--no-") and f"--{arg.removeprefix('--no-')}" in OPTIONAL_VALUE_FLAGS:
+            arg = f"--{arg.removeprefix('--no-')}=false"
+        expanded.append(arg)
+    return expanded
+
+
 class InvalidSettings(ValueError):  # noqa: N818 - a ValueError like pydantic's ValidationError
     """The arguments or `TRAINER_*` variables are not valid settings; the message is one line naming the fix."""
 
@@ -170,7 +189,7 @@ def _run(
     sourced = _with_sources(settings_type, environ, file_values)
     source = CliSettingsSource(sourced, root_parser=_Parser(prog=f"trainer {verb}"))
     try:
-        return CliApp.run(sourced, cli_args=list(args), cli_settings_source=source)
+        return CliApp.run(sourced, cli_args=expand_optional_values(args), cli_settings_source=source)
     except ValidationError as e:
         message = describe(
             e,

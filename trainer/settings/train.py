@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings
 
 from trainer.contract.container import SCRATCH_DIR
-from trainer.settings.grammar import OptionalIntList, OptionalStrList, StrList
+from trainer.settings.grammar import AutoOrBool, OptionalIntList, OptionalStrList, StrList
 from trainer.settings.problem import ProblemArguments
 from trainer.settings.shared import ConfigFileArguments, output_field, overwrite_field, settings_config
 
@@ -21,7 +21,6 @@ ProgressMode = Literal["auto", "bar", "lines"]
 Optim = Literal["adamw_lazy", "adamw"]
 EvalStrategy = Literal["epoch", "no"]
 LrSchedulerType = Literal["linear", "constant"]
-
 MAX_POSITIONS = 512
 """BERT-family models have 512 position embeddings; longer --max-length values cannot be honoured."""
 
@@ -143,8 +142,8 @@ class TrainingArguments(BaseModel):
 
 
 class PerformanceArguments(BaseModel):
-    """Speed options (measurements: benchmarks/README.md). Mixed precision and XLA change numerics or cost
-    compile time, so they are opt-in; the rest is on by default."""
+    """Speed options (measurements: benchmarks/README.md). bfloat16 is on where the hardware runs it natively
+    (`distribute.precision`); XLA costs compile time, so it is opt-in; the rest is on by default."""
 
     group_by_length: bool = Field(
         default=True,
@@ -163,10 +162,11 @@ class PerformanceArguments(BaseModel):
         description="adamw_lazy: AdamW that updates only the embedding rows a batch uses (fast for large "
         "vocabularies); adamw: every row every step, as Keras and transformers' AdamWeightDecay do.",
     )
-    bf16: bool = Field(
-        default=False,
-        description="Mixed precision mixed_bfloat16: bfloat16 compute, float32 weights (Ampere/Hopper GPUs, TPUs, "
-        "CPUs with AMX or AVX512-BF16).",
+    bf16: AutoOrBool = Field(
+        default="auto",
+        description="Mixed precision mixed_bfloat16: bfloat16 compute, float32 weights. auto: where the hardware "
+        "runs bfloat16 natively (GPUs of compute capability 8.0+, Ampere and later; CPUs with AMX-BF16 or "
+        "AVX512-BF16), float32 elsewhere; --fp16 overrides it. --bf16 alone means true, --no-bf16 false.",
     )
     fp16: bool = Field(
         default=False,
@@ -188,16 +188,9 @@ class PerformanceArguments(BaseModel):
 
     @model_validator(mode="after")
     def _one_precision(self) -> "PerformanceArguments":
-        if self.bf16 and self.fp16:
+        if self.bf16 is True and self.fp16:
             raise ValueError("--bf16 and --fp16 exclude each other: choose one")
         return self
-
-    @property
-    def mixed_precision(self) -> str | None:
-        """The Keras mixed-precision policy name, or None for float32."""
-        if self.bf16:
-            return "mixed_bfloat16"
-        return "mixed_float16" if self.fp16 else None
 
 
 class CheckpointArguments(BaseModel):

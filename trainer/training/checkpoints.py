@@ -2,10 +2,18 @@
 
 A checkpoint holds the model weights and the optimizer state (its step counter, hence the learning-rate
 schedule position, and Adam's moments) in TensorFlow's checkpoint format, plus `meta.json` with the epoch and
-the step within it and a fingerprint of the settings that must not change across a resume. It is written to
-local disk, then uploaded under `<output>/checkpoints/ckpt-<global step>/` by a background thread, and marked
-complete by a `COMPLETE` object written after every other file: a checkpoint whose upload was cut off has no
-marker and is never picked. The last `keep` complete checkpoints are kept.
+the step within it and a fingerprint of the settings that must not change across a resume. It is uploaded under
+`<output>/checkpoints/ckpt-<global step>/` and marked complete by a `COMPLETE` object written after every other
+file: a checkpoint whose upload was cut off has no marker and is never picked. The last `keep` complete
+checkpoints are kept.
+
+Off the training loop's path: `save` only copies the state into host memory (TensorFlow's async checkpointing:
+one copy of every variable, allocated at the first save) and returns; TensorFlow's writer thread writes the files
+and `uploads.UploadQueue`'s thread ships them (at most one upload in flight and one waiting; a newer checkpoint
+replaces a waiting one). SIGTERM and the end of training wait for both (`wait`). The copy runs eagerly: TensorFlow
+would trace it into a function at the second save, which measured 1-2 s for all-MiniLM-L6-v2 (more than an eager
+copy costs over a run's checkpoints). Its 273 MB state then holds the loop 0.05 s where writing it held it 0.86 s
+(`benchmarks/checkpoint_stall.py`).
 
 Not restored: TensorFlow's stateful random number generators (dropout masks). Per-epoch data order does not
 depend on them (see `pipeline.epoch_order`), so a resumed run sees exactly the batches it had not trained on.
@@ -15,8 +23,9 @@ import json
 import logging
 import re
 import shutil
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +38,7 @@ from trainer.errors import NotFoundError, TrainerError, UsageError
 from trainer.settings.problem import SINGLE_LABEL
 from trainer.settings.train import TrainSettings
 from trainer.storage import Location, Storage
+from trainer.training.uploads import UploadQueue
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +46,8 @@ CHECKPOINTS_DIR = "checkpoints"
 COMPLETE_MARKER = "COMPLETE"
 META_FILE = "meta.json"
 STATE_PREFIX = "state"
+SNAPSHOT = tf.train.CheckpointOptions(experimental_enable_async_checkpoint=True)
+"""`Checkpoint.write` copies the state and returns; a TensorFlow thread writes the files (`Checkpoint.sync`)."""
 _NAME = re.compile(r"^ckpt-(\d{10})$")
 
 
@@ -87,7 +99,11 @@ def find_complete(storage: Storage, root: Location) -> list[str]:
 def fingerprint_for(settings: TrainSettings, plan: RunPlan, labels: LabelMap) -> dict[str, Any]:
     """What must not change across a resume; a checkpoint made with other values is refused (`restore_latest`).
     The keys are stored in every checkpoint's meta.json: renaming one would refuse every earlier checkpoint, and
-    a new key is added only when its setting is away from its default, so earlier checkpoints still resume."""
+    a new key is added only when its setting is away from its default, so earlier checkpoints still resume.
+
+    The precision is not among them: mixed_bfloat16 keeps float32 variables and the same optimizer state, so a
+    checkpoint made in float32 resumes in bfloat16 and the other way round, and `--bf16 auto` may resolve
+    differently on the node a retried pod lands on; refusing that resume would throw the progress away."""
     return {
         "model": settings.model,
         "labels": list(labels.names),
@@ -111,7 +127,7 @@ def problem_fingerprint(settings: TrainSettings, labels: LabelMap) -> dict[str, 
 
 
 class CheckpointManager:
-    """Saves and restores the training state; uploads run in the background, one at a time, in order."""
+    """Saves and restores the training state; writing and uploading run in the background (module docstring)."""
 
     def __init__(
         self,
@@ -133,10 +149,10 @@ class CheckpointManager:
         self._keep = keep
         self._publish = publish
         self._checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
-        self._uploads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checkpoint-upload")
-        self._pending: list[Future[None]] = []
-        self._lock = threading.Lock()
+        self._uploads = UploadQueue(self._ship, _remove)
         self.last_saved: Position | None = None
+        self.stall_seconds = 0.0
+        """How long `save` held the training loop, in all (waits for uploads excluded)."""
 
     @property
     def root(self) -> Location:
@@ -191,11 +207,14 @@ class CheckpointManager:
         return Restored(position=Position(**meta["position"]), name=name, extra=meta.get("extra", {}))
 
     def save(self, position: Position, *, extra: dict[str, Any] | None = None, wait: bool = False) -> None:
-        """Write the state locally now; upload it in the background (or now, with `wait`)."""
+        """Take a copy of the state now; write and upload it in the background (and wait for that, with `wait`)."""
+        started = time.perf_counter()
         name = checkpoint_name(position.global_step)
         folder = self._local / name
         shutil.rmtree(folder, ignore_errors=True)
-        self._checkpoint.write(str(folder / STATE_PREFIX))
+        folder.mkdir(parents=True)
+        with _eagerly():
+            self._checkpoint.write(str(folder / STATE_PREFIX), options=SNAPSHOT)
         (folder / META_FILE).write_text(
             json.dumps(
                 {"position": position.as_dict(), "fingerprint": self._fingerprint, "extra": extra or {}},
@@ -203,23 +222,27 @@ class CheckpointManager:
             )
         )
         self.last_saved = position
-        if not self._publish:
-            shutil.rmtree(folder, ignore_errors=True)
-            return
-        with self._lock:
-            self._pending = [f for f in self._pending if not f.done()]
-            self._pending.append(self._uploads.submit(self._upload, folder, name))
+        self._uploads.submit(name, folder)
+        self.stall_seconds += time.perf_counter() - started
         if wait:
             self.wait()
 
-    def _upload(self, folder: Path, name: str) -> None:
-        destination = self._root.join(name)
+    def _ship(self, name: str, folder: Path) -> None:
+        """In the upload thread: once TensorFlow wrote the files, upload them (the publishing worker) and prune;
+        the folder goes either way (the other workers write theirs only because saving takes every worker)."""
         try:
-            self._storage.publish(folder, destination, marker=COMPLETE_MARKER)
-            log.info("checkpoint %s uploaded", destination)
-            self._prune()
+            self._checkpoint.sync()
+            if not (folder / f"{STATE_PREFIX}.index").is_file():
+                raise TrainerError(
+                    f"checkpoint {name} was not written to {folder}: is the scratch disk full?"
+                )
+            if self._publish:
+                destination = self._root.join(name)
+                self._storage.publish(folder, destination, marker=COMPLETE_MARKER)
+                log.info("checkpoint %s uploaded", destination)
+                self._prune()
         finally:
-            shutil.rmtree(folder, ignore_errors=True)
+            _remove(folder)
 
     def _prune(self) -> None:
         complete = find_complete(self._storage, self._root)
@@ -227,11 +250,9 @@ class CheckpointManager:
             self._storage.delete_prefix(self._root.join(name))
 
     def wait(self) -> None:
-        """Block until every queued upload finished; re-raise the first failure."""
-        with self._lock:
-            pending, self._pending = self._pending, []
-        for future in pending:
-            future.result()
+        """Block until every checkpoint handed over is written and uploaded (or superseded while it waited);
+        re-raise the first failure."""
+        self._uploads.wait()
 
     def close(self) -> None:
         try:
@@ -239,4 +260,20 @@ class CheckpointManager:
         except TrainerError as e:
             log.warning("a checkpoint upload failed: %s", e)
         finally:
-            self._uploads.shutdown(wait=True)
+            self._uploads.close()
+            self._checkpoint.sync()
+
+
+@contextmanager
+def _eagerly() -> Iterator[None]:
+    """Run tf.functions eagerly inside: the same results, no tracing (the training loop is paused in a callback)."""
+    before = tf.config.functions_run_eagerly()
+    tf.config.run_functions_eagerly(True)
+    try:
+        yield
+    finally:
+        tf.config.run_functions_eagerly(before)
+
+
+def _remove(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)

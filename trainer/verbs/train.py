@@ -1,8 +1,9 @@
 """`trainer train`: the orchestration of one fine-tuning run, in the order the work happens.
 
-settings -> strategy (multi-worker: meet the peers first) -> run record -> fetch model and data -> labels, split,
-tokenize (`data.prepare`) -> plan -> strategy scope: build and compile -> fit (resumable) -> evaluate -> write
-artifacts locally -> publish under the output, `_SUCCESS` last. The other rooms do the work.
+(`train_start`: settings -> the model and data fetched, labelled, split and tokenized in the background while
+TensorFlow loads) -> strategy (multi-worker: meet the peers first) -> run record -> the inputs, once fetched ->
+plan -> strategy scope: build and compile -> fit (resumable) -> evaluate -> write artifacts locally -> publish
+under the output, `_SUCCESS` last. The other rooms do the work.
 """
 
 import logging
@@ -11,13 +12,15 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from trainer.data.prepare import Prepared, TrainingInputs, prepare_training_data
+from trainer.data.prepare import Prepared
 from trainer.distribute import host
 from trainer.distribute.cluster import resolve_cluster
 from trainer.distribute.plan import Facts, RunPlan, plan_training
+from trainer.distribute.precision import Devices
 from trainer.distribute.strategy import (
     chief_or_temp_dir,
     describe,
+    gpu_compute_capabilities,
     has_gpus,
     is_chief,
     make_strategy,
@@ -34,20 +37,12 @@ from trainer.outputs.run_record import RunJournal
 from trainer.outputs.tensorboard import TENSORBOARD_DIR, EventSync
 from trainer.outputs.timing import Timeline
 from trainer.settings.train import TrainSettings
-from trainer.storage import Storage
 from trainer.training import loop
 from trainer.training.checkpoints import CheckpointManager, fingerprint_for
-from trainer.verbs.scope import Scope, VerbFrame
+from trainer.verbs.fetching import Fetching
+from trainer.verbs.scope import Scope
 
 log = logging.getLogger(__name__)
-
-
-def run(settings: TrainSettings, storage: Storage | None = None) -> int:
-    """Train, evaluate and publish; returns the process exit code (0, also when the output is already complete)."""
-    timeline = Timeline()
-    frame = VerbFrame(settings, storage, what="a completed run", work_prefix="run-")
-    inputs = TrainingInputs.parse(settings)
-    return frame.run(lambda scope: _train(settings, scope, inputs, timeline))
 
 
 @dataclass(frozen=True)
@@ -66,7 +61,8 @@ class _Run:
         return is_chief(self.strategy)
 
 
-def _train(settings: TrainSettings, scope: Scope, inputs: TrainingInputs, timeline: Timeline) -> None:
+def train(settings: TrainSettings, scope: Scope, fetching: Fetching, timeline: Timeline) -> None:
+    """Train, evaluate and publish, once TensorFlow is loaded; `fetching` delivers the prepared inputs."""
     # Before any other TensorFlow op (MultiWorkerMirroredStrategy requires it); waits for the other workers.
     cluster = resolve_cluster(os.environ, settings.worker_hosts)
     strategy = make_strategy(cluster, peer_timeout_seconds=settings.peer_timeout_seconds)
@@ -78,23 +74,28 @@ def _train(settings: TrainSettings, scope: Scope, inputs: TrainingInputs, timeli
     run = _Run(settings, scope, strategy, journal, scope.stop_on_sigterm(), timeline)
     with journal.failures():
         timeline.mark("imports_and_strategy")
-        prepared = prepare_training_data(settings, scope.storage, inputs, scope.work, journal.record)
+        prepared = fetching.result(journal.record)
         timeline.mark("data_ready")
         plan = _plan(run, prepared)
         model = build_and_compile(
             prepared.model_path, prepared.labels, settings, plan, strategy, prepared.class_weights
         )
         timeline.mark("model_ready")
-        history, checkpoints = _fit(run, prepared, plan, model)
-        evaluation = evaluate_model(model, prepared.eval, plan, prepared.labels, settings.threshold)
-        metrics.log_evaluation(evaluation)
-        loop.complete_last_epoch(history, evaluation)
-        timeline.mark("evaluated")
-        if run.chief:
-            _publish(run, prepared, plan, model, history, evaluation)
-            _discard(checkpoints)
-        else:
-            _finish_as_worker(run, prepared, model, evaluation)
+        checkpoints = _checkpoint_manager(run, prepared, plan, model)
+        try:
+            history = _fit(run, prepared, plan, model, checkpoints)
+            # The last checkpoints are written and uploaded while the model is evaluated and exported.
+            evaluation = evaluate_model(model, prepared.eval, plan, prepared.labels, settings.threshold)
+            metrics.log_evaluation(evaluation)
+            loop.complete_last_epoch(history, evaluation)
+            timeline.mark("evaluated")
+            if run.chief:
+                _publish(run, prepared, plan, model, history, evaluation, checkpoints)
+                _discard(checkpoints)
+            else:
+                _finish_as_worker(run, prepared, model, evaluation)
+        finally:
+            checkpoints.close()
 
 
 def _plan(run: _Run, prepared: Prepared) -> RunPlan:
@@ -107,9 +108,13 @@ def _plan(run: _Run, prepared: Prepared) -> RunPlan:
         memory_limit=host.memory_limit_bytes(),
         token_bytes=prepared.token_bytes,
         rows=len(prepared.train),
+        devices=Devices(gpu_compute_capabilities(), host.cpu_flags()),
     )
     plan = plan_training(run.settings, facts)
     run.journal.record.distribution = {**describe(run.strategy), **plan.describe()}
+    run.journal.record.note_attempt(precision=plan.precision.describe())
+    run.journal.write()
+    log.info("precision: %s (%s)", plan.precision.name, plan.precision.reason)
     log.info(
         "token ids: %.1f MB %s",
         prepared.token_bytes / 1e6,
@@ -130,11 +135,8 @@ def _plan(run: _Run, prepared: Prepared) -> RunPlan:
     return plan
 
 
-def _fit(
-    run: _Run, prepared: Prepared, plan: RunPlan, model: Any
-) -> tuple[list[dict[str, float]], CheckpointManager]:
-    """Train from the newest checkpoint (or the start) to the end; PreemptedError once SIGTERM stopped it."""
-    checkpoints = CheckpointManager(
+def _checkpoint_manager(run: _Run, prepared: Prepared, plan: RunPlan, model: Any) -> CheckpointManager:
+    return CheckpointManager(
         run.scope.storage,
         run.scope.output,
         run.scope.work / "checkpoints",
@@ -143,6 +145,13 @@ def _fit(
         publish=run.chief,  # the others write theirs to their own scratch and delete it (TensorFlow's temp-dir rule)
         fingerprint=fingerprint_for(run.settings, plan, prepared.labels),
     )
+
+
+def _fit(
+    run: _Run, prepared: Prepared, plan: RunPlan, model: Any, checkpoints: CheckpointManager
+) -> list[dict[str, float]]:
+    """Train from the newest checkpoint (or the start) to the end; PreemptedError once SIGTERM stopped it (its
+    checkpoint uploaded)."""
     # Written live into the staging folder, synced to the output, published with the run.
     events = EventSync(
         run.scope.storage, run.scope.output, run.scope.work / "output" / TENSORBOARD_DIR, publish=run.chief
@@ -170,9 +179,7 @@ def _fit(
             )
         result = loop.fit(model, prepared.train, plan, run.settings, hooks, restored)
         run.timeline.mark("trained")
-        checkpoints.wait()
     finally:
-        checkpoints.close()
         events.close()
     if result.preempted_at is not None:
         at = result.preempted_at
@@ -180,7 +187,11 @@ def _fit(
             f"stopped by SIGTERM at epoch {at.epoch + 1} step {at.step} after uploading its checkpoint to "
             f"{checkpoints.root}: run the same command again to resume"
         )
-    return result.history, checkpoints
+    log.info(
+        "checkpoints: training waited %.2fs for their snapshots in all; they are written and uploaded behind it",
+        checkpoints.stall_seconds,
+    )
+    return result.history
 
 
 def _finish_as_worker(run: _Run, prepared: Prepared, model: Any, evaluation: dict[str, Any]) -> None:
@@ -202,8 +213,10 @@ def _publish(
     model: Any,
     history: list[dict[str, float]],
     evaluation: dict[str, Any],
+    checkpoints: CheckpointManager,
 ) -> None:
-    """Write model, tokenizer, labels, serving folder, metrics, reports and run record; publish, `_SUCCESS` last."""
+    """Write model, tokenizer, labels, serving folder, metrics, reports and run record; once the checkpoints are
+    uploaded, publish, `_SUCCESS` last."""
     staging, timeline, names = run.scope.work / "output", run.timeline, prepared.labels.names
     model.save_pretrained(staging / layout.MODEL_DIR, safe_serialization=True)
     prepared.tokenizer.save_pretrained(staging / layout.MODEL_DIR)
@@ -211,6 +224,8 @@ def _publish(
     timeline.mark("model_saved")
     serving.write_serving_folder(model, prepared.tokenizer, names, staging / serving.SERVING_DIR)
     timeline.mark("serving_exported")
+    checkpoints.wait()  # the end of training waits for the uploads; they ran while it evaluated and exported
+    timeline.mark("checkpoints_uploaded")
     document = metrics.training_document(
         history,
         evaluation,
@@ -218,6 +233,7 @@ def _publish(
         optimizer_steps=int(model.optimizer.iterations.numpy()),
         timeline=timeline.as_dict(),
         rows={"train": len(prepared.train), "eval": len(prepared.eval)},
+        checkpoint_stall_seconds=checkpoints.stall_seconds,
     )
     layout.write_json(staging / layout.METRICS_FILE, document)
     reports.write_training_reports(staging, history, evaluation)

@@ -112,8 +112,11 @@ def test_two_workers_train_together_and_only_the_chief_publishes(versioned: Stag
     output = s3.output("two-workers")
     hosts = [f"127.0.0.1:{port}" for port in free_ports(2)]
     # The non-chief starts first: workers may start in any order.
-    worker, worker_log = start_worker(trainer_args(s3, output), s3.endpoint, hosts, 1, tmp_path / "w1")
-    chief, chief_log = start_worker(trainer_args(s3, output), s3.endpoint, hosts, 0, tmp_path / "w0")
+    # bfloat16 on any CPU: the workers' bfloat16 logits are gathered for every evaluation (`--bf16 auto` picks it
+    # on CPUs with AMX or AVX512-BF16, where the gather once failed).
+    args = [*trainer_args(s3, output), "--bf16"]
+    worker, worker_log = start_worker(args, s3.endpoint, hosts, 1, tmp_path / "w1")
+    chief, chief_log = start_worker(args, s3.endpoint, hosts, 0, tmp_path / "w0")
     codes = finish([chief, worker], RUN_SECONDS)
     chief_err, worker_err = chief_log.read_text(), worker_log.read_text()
     assert codes == [0, 0], f"chief:\n{chief_err[-3000:]}\nworker 1:\n{worker_err[-3000:]}"
@@ -129,9 +132,9 @@ def test_two_workers_train_together_and_only_the_chief_publishes(versioned: Stag
     written = versions(s3.endpoint, bucket, prefix)
     assert {"_SUCCESS", "run.json", "metrics.json", "model/model.safetensors"} <= set(written)
     assert written["_SUCCESS"] == 1 and written["metrics.json"] == 1
-    assert (
-        written["run.json"] == 2
-    )  # the chief's "running" record at the start and its final one: nobody else's
+    # The chief's alone: "running" at the start, again once the precision is decided (the attempt records it),
+    # and the final one.
+    assert written["run.json"] == 3
 
     client = s3.endpoint.client()
     run = json.loads(client.get_object(Bucket=bucket, Key=f"{prefix}/run.json")["Body"].read())
@@ -139,6 +142,7 @@ def test_two_workers_train_together_and_only_the_chief_publishes(versioned: Stag
     assert run["distribution"]["strategy"] == "MultiWorkerMirroredStrategy"
     assert run["distribution"]["workers"] == 2 and run["distribution"]["replicas"] == 2
     assert run["distribution"]["global_batch_size"] == 32
+    assert run["attempts"][-1]["precision"] == {"policy": "mixed_bfloat16", "reason": "--bf16 true"}
     metrics = json.loads(client.get_object(Bucket=bucket, Key=f"{prefix}/metrics.json")["Body"].read())
     assert metrics["eval"]["accuracy"] > WELL_ABOVE_CHANCE
     assert f"accuracy={metrics['eval']['accuracy']:.4f}" in eval_line(chief_err)

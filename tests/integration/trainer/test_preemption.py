@@ -45,6 +45,7 @@ def args(s3: Staged, output: str, *extra: str) -> list[str]:
         "16",
         "--log-every-steps",
         "10",
+        "--no-bf16",  # float32 on any CPU: resumed and uninterrupted weights are compared to 1e-6
         *extra,
     ]
 

@@ -10,6 +10,8 @@ from trainer_e2e_helpers import LEARNS, WELL_ABOVE_CHANCE, Staged, listing, read
 
 from support.s3servers import S3Endpoint
 from support.toy_data import TOPICS
+from trainer.distribute.host import cpu_flags
+from trainer.distribute.precision import Devices, resolve_precision
 
 pytestmark = pytest.mark.slow
 
@@ -56,6 +58,7 @@ def test_learns_the_toy_task_with_two_replicas_and_publishes_everything(
         "--cpu-replicas",
         "2",
         *LEARNS,
+        "--no-bf16",  # float32, as transformers loads the published model: the accuracies are compared below
     ]
     result = run_trainer(args, s3.endpoint, tmp_path / "work")
     assert result.returncode == 0, result.stderr[-3000:]
@@ -167,7 +170,12 @@ def test_seaweedfs_prefix_of_jsonl_shards_with_a_held_out_split_read_per_batch_f
     metrics = read_json(seaweed_s3, output, "metrics.json")
     assert metrics["rows"] == {"train": n_train, "eval": n_eval}
     assert metrics["eval"]["accuracy"] > WELL_ABOVE_CHANCE
-    assert len(read_json(seaweed_s3, output, "run.json")["data"]["train"]) == 4
+    run = read_json(seaweed_s3, output, "run.json")
+    assert len(run["data"]["train"]) == 4
+    # --bf16 auto (the default) decided from this host's devices, logged and recorded with the attempt.
+    decided = resolve_precision("auto", False, Devices(cpu_flags=cpu_flags()))
+    assert run["attempts"][-1]["precision"] == decided.describe()
+    assert f"precision: {decided.name} ({decided.reason})" in result.stderr
     assert list((tmp_path / "work").iterdir()) == []  # scratch space is cleaned up
 
 
@@ -181,7 +189,8 @@ def test_speed_options_still_learn_and_the_run_reports_where_its_time_went(
     result = run_trainer([*args, "--eval-strategy", "no"], s3.endpoint, tmp_path / "work")
     assert result.returncode == 0, result.stderr[-3000:]
     assert re.search(
-        r"first training step began [\d.]+s after process start \(imports_and_strategy=", result.stderr
+        r"first training step began [\d.]+s after process start \(tensorflow_loaded=[\d.]+s imports_and_strategy=",
+        result.stderr,
     )
 
     metrics = read_json(s3.endpoint, output, "metrics.json")
@@ -191,9 +200,11 @@ def test_speed_options_still_learn_and_the_run_reports_where_its_time_went(
     assert [("val_loss" in row) for row in history] == [False] * 7 + [True]  # --eval-strategy no
     assert history[-1]["val_accuracy"] == pytest.approx(metrics["eval"]["accuracy"])
     timeline = metrics["timeline_seconds"]
-    phases = ["data_ready", "model_ready", "first_step", "trained", "evaluated", "serving_exported"]
+    phases = ["tensorflow_loaded", "data_ready", "model_ready", "first_step", "trained", "evaluated"]
+    phases.append("serving_exported")
     assert [timeline[p] for p in phases] == sorted(timeline[p] for p in phases)
     assert metrics["throughput"]["startup_seconds"] == timeline["first_step"] > 0
     run = read_json(s3.endpoint, output, "run.json")
-    assert run["settings"]["bf16"] and run["settings"]["jit_compile"]
+    assert run["settings"]["bf16"] is True and run["settings"]["jit_compile"]
+    assert run["attempts"][-1]["precision"] == {"policy": "mixed_bfloat16", "reason": "--bf16 true"}
     assert_complete(listing(s3.endpoint, output))

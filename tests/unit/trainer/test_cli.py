@@ -28,8 +28,9 @@ def test_defaults_and_repeated_text_column() -> None:
     assert settings.per_replica_batch_size == 32
     assert settings.label_column == "label"
     assert settings.eval_data is None and settings.eval_fraction == 0.1
-    assert settings.group_by_length and settings.optim == "adamw_lazy" and settings.mixed_precision is None
-    assert parse([*REQUIRED, "--bf16"]).mixed_precision == "mixed_bfloat16"
+    assert settings.group_by_length and settings.optim == "adamw_lazy"
+    assert settings.bf16 == "auto" and settings.fp16 is False  # bfloat16 where the hardware runs it natively
+    assert parse([*REQUIRED, "--bf16", "true"]).bf16 is True
     assert parse([*REQUIRED, "--fp16", "--no-group-by-length"]).group_by_length is False
 
 

@@ -16,6 +16,7 @@ TF_FREE = (
     "trainer.data.labels",
     "trainer.distribute.cluster",
     "trainer.distribute.plan",
+    "trainer.distribute.precision",
     "trainer.outputs.run_record",
     "trainer.outputs.redaction",
     "trainer.verbs.scope",
@@ -29,3 +30,10 @@ def test_the_tf_free_modules_load_no_tensorflow() -> None:
     assert set(TF_FREE) <= loaded
     heavy = {"tensorflow", "tf_keras", "keras", "transformers"}
     assert not {module.split(".")[0] for module in loaded} & heavy
+
+
+def test_train_starts_fetching_its_inputs_before_tensorflow_loads() -> None:
+    """`trainer train` imports TensorFlow only once the model and data are on their way (`verbs.train_start`)."""
+    script = "import json, sys\nimport trainer.cli, trainer.verbs.train_start\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert not {module.split(".")[0] for module in json.loads(out)} & {"tensorflow", "tf_keras", "keras"}

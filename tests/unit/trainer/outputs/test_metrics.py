@@ -68,7 +68,13 @@ def test_the_training_metrics_document() -> None:
     plan = run_plan()
     timeline = {"data_ready": 3.5, "first_step": 9.25, "published": 40.0}
     document = training_document(
-        history, {"loss": 0.4}, plan, optimizer_steps=20, timeline=timeline, rows={"train": 320, "eval": 40}
+        history,
+        {"loss": 0.4},
+        plan,
+        optimizer_steps=20,
+        timeline=timeline,
+        rows={"train": 320, "eval": 40},
+        checkpoint_stall_seconds=0.25,
     )
     assert document == {
         "schema_version": 1,
@@ -82,6 +88,7 @@ def test_the_training_metrics_document() -> None:
             "optimizer_steps": 20,
             "replicas": 2,
             "startup_seconds": 9.25,
+            "checkpoint_stall_seconds": 0.25,
         },
         "timeline_seconds": timeline,
         "rows": {"train": 320, "eval": 40},
@@ -90,6 +97,7 @@ def test_the_training_metrics_document() -> None:
     empty = training_document([], {}, plan, optimizer_steps=0, timeline={}, rows={})
     assert empty["throughput"]["train_examples_per_second"] is None
     assert empty["throughput"]["startup_seconds"] is None
+    assert empty["throughput"]["checkpoint_stall_seconds"] is None
 
 
 def test_the_evaluate_metrics_document_puts_the_evaluation_first_after_its_schema_version() -> None:

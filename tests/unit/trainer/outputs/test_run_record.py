@@ -44,6 +44,17 @@ def test_a_new_attempt_follows_the_earlier_ones_and_records_its_resume_point() -
     assert [a["status"] for a in run.attempts] == ["interrupted", "running"]
 
 
+def test_each_attempt_records_its_own_precision() -> None:
+    """A retried pod may land on other hardware, where `--bf16 auto` resolves otherwise."""
+    run = record()
+    run.begin_attempt(
+        [{"status": "interrupted", "precision": {"policy": "float32", "reason": "--bf16 auto: ..."}}]
+    )
+    run.note_attempt(precision={"policy": "mixed_bfloat16", "reason": "--bf16 auto: the CPU has amx_bf16"})
+    assert [a["precision"]["policy"] for a in run.attempts] == ["float32", "mixed_bfloat16"]
+    assert run.as_dict()["attempts"][-1]["precision"]["reason"] == "--bf16 auto: the CPU has amx_bf16"
+
+
 @pytest.mark.parametrize(
     ("error", "status"),
     [(PreemptedError("stopped by SIGTERM\nmore"), "preempted"), (DataError("bad rows"), "failed")],

@@ -74,6 +74,7 @@ def test_run_records_match_the_schema_in_every_state() -> None:
         [{"started_at": "2026-11-30T10:00:00Z", "host": "h", "status": "interrupted", "resumed_from": None}]
     )
     assert problems("run.json", record.as_dict()) == []
+    record.note_attempt(precision={"policy": "mixed_bfloat16", "reason": "--bf16 auto: the CPU has AMX"})
     record.resumed(epoch=1, step=5, optimizer_step=25, checkpoint="s3://b/run/checkpoints/ckpt-0000000025")
     record.failed(RuntimeError("boom"))
     assert record.as_dict()["schema_version"] == SCHEMA_VERSION
