@@ -99,7 +99,7 @@ def build_dataset(
     them into a TensorFlow tensor: for data larger than memory (`plan.keep_in_memory`).
     """
     rows = order if order is not None else np.arange(len(encoded))
-    columns = (encoded.offsets[rows], encoded.lengths[rows], encoded.labels[rows].astype(np.int32))
+    columns = (encoded.offsets[rows], encoded.lengths[rows], label_column(encoded.labels[rows]))
     rows_of_batch = (
         _gather_in_graph(encoded, pad_token_id) if in_memory else _read_mapped(encoded, pad_token_id)
     )
@@ -112,6 +112,11 @@ def build_dataset(
     options.deterministic = True
     options.autotune.enabled = False
     return ds.with_options(options).prefetch(PREFETCH_BATCHES)
+
+
+def label_column(labels: np.ndarray) -> np.ndarray:
+    """Labels as the model's loss takes them: class ids int32, scores and label sets float32."""
+    return labels.astype(np.float32 if labels.dtype.kind in "fub" else np.int32)
 
 
 def planned_dataset(

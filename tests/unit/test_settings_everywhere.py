@@ -36,6 +36,7 @@ SAMPLES: dict[str, Any] = {
     "profile_steps": [3, 5],
     "resources": {"rdma/ib": 1, "example.com/fpga": 2},
     "affinity_file": str(Path(__file__).parents[1] / "data" / "affinity.yaml"),
+    "threshold": 0.7,  # between 0 and 1, away from the default 0.5
     "bf16": False,  # auto, true or false: --no-bf16, TRAINER_BF16=false, `bf16: false`
 }
 """Values with a syntax of their own; every other sample comes from the setting's type."""

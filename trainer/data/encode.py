@@ -14,11 +14,13 @@ import numpy as np
 import pyarrow as pa
 
 from trainer.data import tables
+from trainer.data.labels import Label
 from trainer.data.tokens import TOKENIZE_CHUNK, Encoded, Tokenizer, TokenWriter, ids_dtype, tokenize
 from trainer.errors import DataError
 
-LabelEncoder = Callable[[Sequence[str], str], np.ndarray]
-"""Label names of one chunk (and where they come from, for messages) to label ids; raises DataError on strangers."""
+LabelEncoder = Callable[[Sequence[Label], str], np.ndarray]
+"""Labels of one chunk (and where they come from, for messages) to label ids, scores or multi-hot rows; raises
+DataError on strangers."""
 
 
 class TableColumns(Protocol):
@@ -26,6 +28,7 @@ class TableColumns(Protocol):
 
     text_column: list[str]
     label_column: str
+    label_separator: str | None
     data_format: str
 
 
@@ -87,7 +90,7 @@ def encode_files(
 def _label_ids(table: pa.Table, how: Tokenizing, uri: str, row: int) -> np.ndarray:
     """The chunk's label ids; `row` is how many rows of the file came before it (for the message)."""
     column = how.columns.label_column
-    names = tables.as_strings(table.column(column), column, fill=None)
+    names = tables.label_values(table.column(column), column, how.columns.label_separator)
     missing = [i for i, name in enumerate(names) if name is None or name == ""]
     if missing:
         more = f" (and {len(missing) - 1} more by row {row + len(names)})" if len(missing) > 1 else ""

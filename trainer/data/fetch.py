@@ -20,6 +20,7 @@ from trainer.data.labels import LabelMap
 from trainer.data.tokens import Encoded
 from trainer.errors import DataError, NotFoundError, UsageError
 from trainer.outputs.layout import MODEL_DIR
+from trainer.settings.problem import MULTI_LABEL, REGRESSION, SINGLE_LABEL
 from trainer.storage import Location, ObjectInfo, Storage
 
 T = TypeVar("T")
@@ -141,21 +142,24 @@ def _model_folder(uri: str, storage: Storage) -> Location:
 
 
 def labels_from_config(model_dir: Path) -> LabelMap:
-    """The label names in id order, from config.json's `id2label` (what training stored)."""
+    """The label names in id order and the problem type, from config.json's `id2label` and `problem_type` (what
+    training stored; models trained before problem types were single-label classifiers)."""
     try:
         config = json.loads((model_dir / CONFIG_FILE).read_text(encoding="utf-8"))
         id2label = {int(k): str(v) for k, v in config["id2label"].items()}
+        problem_type = config.get("problem_type") or SINGLE_LABEL
     except (OSError, ValueError, KeyError, AttributeError) as e:
         raise NotFoundError(
             f"{model_dir / CONFIG_FILE} has no usable id2label ({type(e).__name__}: {e}): "
             "--model must be the model/ folder of a training run"
         ) from e
-    if sorted(id2label) != list(range(len(id2label))) or len(id2label) < 2:
+    fewest = {REGRESSION: 1, MULTI_LABEL: 1}.get(problem_type, 2)
+    if sorted(id2label) != list(range(len(id2label))) or len(id2label) < fewest:
         raise NotFoundError(
-            f"{model_dir / CONFIG_FILE}: id2label ids {sorted(id2label)} are not 0..n-1 for n >= 2: "
+            f"{model_dir / CONFIG_FILE}: id2label ids {sorted(id2label)} are not 0..n-1 for n >= {fewest}: "
             "--model must be the model/ folder of a training run"
         )
-    return LabelMap(tuple(id2label[i] for i in range(len(id2label))))
+    return LabelMap(tuple(id2label[i] for i in range(len(id2label))), problem_type)
 
 
 def fetch_artifact(uri: str, storage: Storage, dest: Path) -> Artifact:

@@ -9,11 +9,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
+
 from trainer.data.encode import LabelEncoder, Tokenizing
 from trainer.data.fetch import load_tokenizer, read_data, resolve_model
-from trainer.data.labels import LabelCollector, LabelMap, split_for_eval
+from trainer.data.labels import LabelCollector, LabelMap, balanced_weights, split_for_eval
 from trainer.data.tokens import Encoded
 from trainer.distribute.plan import effective_max_length
+from trainer.errors import UsageError
+from trainer.settings.problem import MULTI_LABEL, REGRESSION, SINGLE_LABEL
 from trainer.settings.train import TrainSettings
 from trainer.storage import Location, Storage
 
@@ -53,6 +57,8 @@ class Prepared:
     train: Encoded
     eval: Encoded
     max_length: int
+    class_weights: tuple[float, ...] | None = None
+    """--class-weight balanced: each class's loss weight, in label id order."""
 
     @property
     def token_bytes(self) -> int:
@@ -93,36 +99,59 @@ def prepare_training_data(
     if inputs.eval is not None:
         evaluation = reader.read(inputs.eval, "eval", labels.encoder(), settings.max_eval_samples)
     else:
-        train_rows, eval_rows = split_for_eval(train.labels, settings.eval_fraction, settings.seed)
+        strata = train.labels if labels.problem_type == SINGLE_LABEL else np.zeros(len(train), np.int32)
+        train_rows, eval_rows = split_for_eval(strata, settings.eval_fraction, settings.seed)
         train, evaluation = train.take(train_rows), train.take(eval_rows)
     train = _first(train, settings.max_train_samples)
     evaluation = _first(evaluation, settings.max_eval_samples)
     log.info(
-        "data: %d training rows, %d evaluation rows, %d labels %s; read and tokenized in %.1fs (max length %d)",
+        "data: %d training rows, %d evaluation rows, %s; read and tokenized in %.1fs (max length %d)",
         len(train),
         len(evaluation),
-        len(labels),
-        list(labels.names),
+        labels.describe(),
         time.perf_counter() - started,
         max_length,
     )
-    return Prepared(model_path, tokenizer, labels, train, evaluation, max_length)
+    return Prepared(
+        model_path, tokenizer, labels, train, evaluation, max_length, _class_weights(settings, train, labels)
+    )
 
 
 def _training_rows(
     settings: TrainSettings, reader: _SplitReader, inputs: TrainingInputs
 ) -> tuple[Encoded, LabelMap]:
-    """The training rows and the label map: --labels, else every label the training data holds, sorted."""
+    """The training rows and the label map: --labels, else every label the training data holds, sorted (or a
+    regression's scores)."""
     # With --eval-data, --max-train-samples means the first N rows: no need to read the rest. Without it, the
     # stratified split needs every row first.
     limit = settings.max_train_samples if inputs.eval is not None else None
-    if settings.labels:
-        labels = LabelMap(tuple(settings.labels))
+    kind = settings.problem_type or (MULTI_LABEL if settings.label_separator else None)
+    if kind == REGRESSION or settings.labels:
+        labels = (
+            LabelMap.regression()
+            if kind == REGRESSION
+            else LabelMap(tuple(settings.labels), kind or SINGLE_LABEL)
+        )
         return reader.read(inputs.train, "train", labels.encoder(), limit), labels
-    collector = LabelCollector()
+    collector = LabelCollector(kind)
     train = reader.read(inputs.train, "train", collector, limit)
     labels = collector.label_map()
     return collector.relabel(train, labels), labels
+
+
+def _class_weights(settings: TrainSettings, train: Encoded, labels: LabelMap) -> tuple[float, ...] | None:
+    """--class-weight balanced: the weights of the training rows' classes (logged); None without the flag."""
+    if settings.class_weight is None:
+        return None
+    if labels.problem_type != SINGLE_LABEL:
+        raise UsageError(
+            f"--class-weight balanced weighs the classes of single-label classification, but the labels make "
+            f"this {labels.describe()}: drop --class-weight or pass --problem-type single_label_classification"
+        )
+    weights = balanced_weights(train.labels, len(labels))
+    shown = {name: round(weight, 4) for name, weight in zip(labels.names, weights, strict=True)}
+    log.info("--class-weight balanced: %s", shown)
+    return weights
 
 
 def _first(rows: Encoded, limit: int | None) -> Encoded:

@@ -146,22 +146,37 @@ def read_chunks(
         raise DataError(f"cannot read {uri} as {fmt}: {first_line}") from e
 
 
+def _text(value: Any, name: str) -> str:
+    """A value as a string; integral floats (1.0 from JSON or Parquet) print as 1."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, bool | int | float | str):
+        return str(value)
+    raise DataError(
+        f"column '{name}' holds {type(value).__name__} values; text and label columns must hold "
+        "strings or numbers (a label column also lists of them)"
+    )
+
+
 def as_strings(column: pa.ChunkedArray | pa.Array, name: str, *, fill: str | None) -> list[Any]:
     """Column values as strings, missing ones as `fill`. Integral floats (1.0 from JSON or Parquet) print as 1."""
-    out: list[Any] = []
-    for value in column.to_pylist():
-        if value is None:
-            out.append(fill)
-        elif isinstance(value, float) and value.is_integer():
-            out.append(str(int(value)))
-        elif isinstance(value, bool | int | float | str):
-            out.append(str(value))
-        else:
-            raise DataError(
-                f"column '{name}' holds {type(value).__name__} values; text and label columns must hold "
-                "strings or numbers"
-            )
-    return out
+    return [fill if value is None else _text(value, name) for value in column.to_pylist()]
+
+
+def label_values(column: pa.ChunkedArray | pa.Array, name: str, separator: str | None) -> list[Any]:
+    """A label column's values, missing ones None: strings (as `as_strings`), or lists of strings for a column of
+    lists (JSON Lines, Parquet) or, with `separator`, each string split at it (an empty string: no labels)."""
+    if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
+        return [
+            None if row is None else [_text(value, name) for value in row if value is not None]
+            for row in column.to_pylist()
+        ]
+    values = as_strings(column, name, fill=None)
+    if separator is None:
+        return values
+    return [
+        None if v is None else [part.strip() for part in v.split(separator) if part.strip()] for v in values
+    ]
 
 
 def string_chunks(

@@ -83,7 +83,8 @@ def tokenize(
 ) -> Encoded:
     """Tokenize rows once (truncated, not padded: padding happens per batch in the pipeline), in memory.
 
-    `texts` holds one column, or two for sentence pairs. Ids are int32 unless `dtype` says otherwise.
+    `texts` holds one column, or two for sentence pairs. Ids are int32 unless `dtype` says otherwise; the labels
+    keep theirs (class ids, or a regression's float32 scores).
     """
     dtype = np.dtype(np.int32) if dtype is None else dtype
     ids: list[np.ndarray] = []
@@ -109,7 +110,7 @@ def tokenize(
         input_ids=np.concatenate(ids) if ids else np.zeros(0, dtype),
         token_type_ids=np.concatenate(types) if types else None,
         lengths=np.concatenate(lengths) if lengths else np.zeros(0, np.int64),
-        labels=np.asarray(label_ids, dtype=np.int32),
+        labels=np.asarray(label_ids),
     )
 
 
@@ -137,7 +138,7 @@ class TokenWriter:
             chunk.token_type_ids.astype(np.uint8, copy=False).tofile(self._types)
             self._any_type = self._any_type or bool(chunk.token_type_ids.any())
         self._lengths.append(np.asarray(chunk.lengths, dtype=np.int64))
-        self._labels.append(np.asarray(chunk.labels, dtype=np.int32))
+        self._labels.append(np.asarray(chunk.labels))
         self.rows += len(chunk)
 
     def finish(self) -> Encoded:

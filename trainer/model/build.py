@@ -3,11 +3,13 @@ trained one.
 
 Hugging Face's TF sequence classifiers return logits, not probabilities, so the loss is built with
 `from_logits=True`; compiling it the other way trains silently worse (transformers #2680, #3389). Under mixed
-precision the logits come out in bfloat16 or float16; the loss casts them to float32 first.
+precision the logits come out in bfloat16 or float16; the loss casts them to float32 first. The loss follows the
+problem type, as Hugging Face's does: cross-entropy of a softmax (single-label), binary cross-entropy of each
+sigmoid (multi-label) or the squared error of the one output (regression).
 """
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from transformers import TFAutoModelForSequenceClassification, TFPreTrainedModel
 from trainer.data.labels import LabelMap
 from trainer.distribute.plan import RunPlan
 from trainer.model.optimizers import build_optimizer
+from trainer.settings.problem import MULTI_LABEL, REGRESSION, SINGLE_LABEL, ProblemType
 from trainer.settings.train import LrSchedulerType, Optim, TrainSettings
 
 log = logging.getLogger(__name__)
@@ -48,6 +51,7 @@ def build_classifier(
             num_labels=len(labels),
             id2label=labels.id2label,
             label2id=labels.label2id,
+            problem_type=labels.problem_type,
         )
 
 
@@ -56,13 +60,53 @@ def warmup_steps(total_steps: int, warmup_ratio: float) -> int:
 
 
 class LogitsCrossEntropy(keras.losses.SparseCategoricalCrossentropy):
-    """Sparse categorical cross-entropy from logits, computed in float32 whatever the compute dtype."""
+    """Sparse categorical cross-entropy from logits, computed in float32 whatever the compute dtype; with
+    `class_weights`, each row's loss times its class's weight (Keras' `class_weight`, averaged over the batch)."""
 
-    def __init__(self, name: str = "logits_cross_entropy") -> None:
+    def __init__(
+        self, name: str = "logits_cross_entropy", class_weights: Sequence[float] | None = None
+    ) -> None:
+        super().__init__(from_logits=True, name=name)
+        self._weights = None if class_weights is None else tf.constant(list(class_weights), tf.float32)
+
+    def call(self, y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
+        loss = super().call(y_true, tf.cast(y_pred, tf.float32))
+        if self._weights is None:
+            return loss
+        return loss * tf.gather(self._weights, tf.reshape(tf.cast(y_true, tf.int32), [-1]))
+
+
+class ScoreSquaredError(keras.losses.Loss):
+    """A regression's squared error: the one output against the score, in float32 (Keras' mean over the batch)."""
+
+    def __init__(self, name: str = "score_squared_error") -> None:
+        super().__init__(name=name)
+
+    def call(self, y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
+        predicted = tf.reshape(tf.cast(y_pred, tf.float32), [-1])
+        return tf.square(predicted - tf.reshape(tf.cast(y_true, tf.float32), [-1]))
+
+
+class LogitsBinaryCrossEntropy(keras.losses.BinaryCrossentropy):
+    """Multi-label: binary cross-entropy of every label's sigmoid, from logits, averaged over the labels."""
+
+    def __init__(self, name: str = "logits_binary_cross_entropy") -> None:
         super().__init__(from_logits=True, name=name)
 
     def call(self, y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
-        return super().call(y_true, tf.cast(y_pred, tf.float32))
+        return super().call(tf.cast(y_true, tf.float32), tf.cast(y_pred, tf.float32))
+
+
+def loss_and_metrics(
+    problem_type: ProblemType, class_weights: Sequence[float] | None = None
+) -> tuple[keras.losses.Loss, list[keras.metrics.Metric]]:
+    """The problem type's loss, and what Keras reports beside it while training (accuracy for single-label)."""
+    if problem_type == REGRESSION:
+        return ScoreSquaredError(), []
+    if problem_type == MULTI_LABEL:
+        return LogitsBinaryCrossEntropy(), []
+    accuracy = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+    return LogitsCrossEntropy(class_weights=class_weights), [accuracy]
 
 
 def compile_classifier(
@@ -76,8 +120,11 @@ def compile_classifier(
     lr_scheduler_type: LrSchedulerType = "linear",
     jit_compile: bool = False,
     steps_per_execution: int = 1,
+    problem_type: ProblemType = SINGLE_LABEL,
+    class_weights: Sequence[float] | None = None,
 ) -> None:
-    """AdamW with linear warmup then a linear decay to zero (or constant), a from-logits loss, accuracy.
+    """AdamW with linear warmup then a linear decay to zero (or constant), the problem type's loss (and accuracy
+    for single-label classification).
 
     Builds the optimizer's slots and step counter at once, so a checkpoint restores into them. Under
     mixed_float16 Keras wraps the optimizer in a LossScaleOptimizer (dynamic loss scaling), which is checkpointed
@@ -91,10 +138,11 @@ def compile_classifier(
         weight_decay=weight_decay,
         lr_scheduler_type=lr_scheduler_type,
     )
+    loss, reported = loss_and_metrics(problem_type, class_weights)
     model.compile(
         optimizer=optimizer,
-        loss=LogitsCrossEntropy(),
-        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        loss=loss,
+        metrics=reported,
         jit_compile=jit_compile,
         steps_per_execution=steps_per_execution,
     )
@@ -109,9 +157,10 @@ def build_and_compile(
     settings: TrainSettings,
     plan: RunPlan,
     strategy: tf.distribute.Strategy,
+    class_weights: Sequence[float] | None = None,
 ) -> TFPreTrainedModel:
-    """The seeded classifier for `labels`, built and compiled under `strategy` in the plan's precision, its schedule
-    spanning the run."""
+    """The seeded classifier for `labels` (and their problem type), built and compiled under `strategy` in the
+    plan's precision, its schedule spanning the run."""
     tf.keras.utils.set_random_seed(settings.seed)
     with strategy.scope():
         model = build_classifier(model_path, labels, plan.precision.policy)
@@ -125,6 +174,8 @@ def build_and_compile(
             lr_scheduler_type=settings.lr_scheduler_type,
             jit_compile=settings.jit_compile,
             steps_per_execution=settings.steps_per_execution,
+            problem_type=labels.problem_type,
+            class_weights=class_weights,
         )
     return model
 

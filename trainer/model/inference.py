@@ -10,17 +10,12 @@ from typing import Any
 import numpy as np
 
 from trainer.data.fetch import Artifact
+from trainer.data.labels import LabelMap
 from trainer.data.tokens import Encoded
 from trainer.distribute import host
 from trainer.distribute.plan import Facts, RunPlan, plan_inference
 from trainer.outputs import metrics
 from trainer.settings.verbs import ArtifactArguments
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=-1, keepdims=True)
 
 
 def predict_logits(model: Any, encoded: Encoded, plan: RunPlan) -> np.ndarray:
@@ -70,9 +65,12 @@ def _predict_float32_logits(model: Any) -> None:
     model._predicts_float32_logits = True
 
 
-def evaluate_model(model: Any, encoded: Encoded, plan: RunPlan, names: tuple[str, ...]) -> dict[str, Any]:
-    """Loss, accuracy and the per-label report on `encoded`, from one prediction pass."""
-    return metrics.evaluation(predict_logits(model, encoded, plan), encoded.labels, names)
+def evaluate_model(
+    model: Any, encoded: Encoded, plan: RunPlan, labels: LabelMap, threshold: float = 0.5
+) -> dict[str, Any]:
+    """The problem type's loss and metrics on `encoded` (`metrics.evaluation`), from one prediction pass."""
+    logits = predict_logits(model, encoded, plan)
+    return metrics.evaluation(logits, encoded.labels, labels.names, labels.problem_type, threshold)
 
 
 @dataclass(frozen=True)

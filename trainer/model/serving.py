@@ -1,7 +1,9 @@
 """Serving export: a TensorFlow SavedModel with a `serving_default` signature, the tokenizer files beside it.
 
     <dest>/                       a "serving folder" (a run's `serving/`, or what `trainer export` writes)
-      saved_model/                tf.saved_model: serving_default(input_ids, attention_mask) -> logits, probabilities
+      saved_model/                tf.saved_model: serving_default(input_ids, attention_mask) -> logits and, by the
+                                  model's problem type, probabilities (softmax; multi-label: each label's
+                                  sigmoid) or score (regression)
       tokenizer.json, vocab.txt, tokenizer_config.json, special_tokens_map.json, ...
       labels.json                 label names in id order (index of a logits/probabilities column)
 
@@ -18,6 +20,7 @@ from typing import Any
 import tensorflow as tf
 
 from trainer.outputs import layout
+from trainer.settings.problem import MULTI_LABEL, REGRESSION, SINGLE_LABEL
 
 SERVING_DIR = "serving"
 """Where a training run puts its serving folder, beside `model/`."""
@@ -30,15 +33,22 @@ def export_saved_model(model: Any, dest_dir: Path, label_names: Sequence[str] | 
     """Save `model` (a transformers TF sequence classifier) as a SavedModel with a serving signature.
 
     `serving_default(input_ids: int32 [batch, seq], attention_mask: int32 [batch, seq])` returns
-    `{"logits": float32 [batch, labels], "probabilities": softmax of the logits}`. The label names, when given,
-    are kept in the SavedModel too (`loaded.label_names`, a string variable).
+    `{"logits": float32 [batch, labels]}` and, by `model.config.problem_type`, `"probabilities"` (softmax of the
+    logits; multi-label: the sigmoid of each) or, for a regression, `"score"` (float32 [batch]). The label names,
+    when given, are kept in the SavedModel too (`loaded.label_names`, a string variable).
     """
     spec_ids = tf.TensorSpec([None, None], tf.int32, name="input_ids")
     spec_mask = tf.TensorSpec([None, None], tf.int32, name="attention_mask")
     spec_types = tf.TensorSpec([None, None], tf.int32, name="token_type_ids")
 
+    problem_type = getattr(model.config, "problem_type", None) or SINGLE_LABEL
+
     def outputs(logits: tf.Tensor) -> dict[str, tf.Tensor]:
         logits = tf.cast(logits, tf.float32)
+        if problem_type == REGRESSION:
+            return {"logits": logits, "score": logits[:, 0]}
+        if problem_type == MULTI_LABEL:
+            return {"logits": logits, "probabilities": tf.math.sigmoid(logits)}
         return {"logits": logits, "probabilities": tf.nn.softmax(logits, axis=-1)}
 
     class Serving(tf.Module):

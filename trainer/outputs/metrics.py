@@ -1,5 +1,9 @@
-"""Classification metrics from label ids and logits, and the metrics.json documents train and evaluate publish:
-pure NumPy, no TensorFlow."""
+"""Evaluation metrics from labels and logits for every problem type (single-label here; regression and multi-label
+in `scores`), and the metrics.json documents train and evaluate publish: pure NumPy, no TensorFlow.
+
+Every scalar metric sits at the top level of the evaluation under its name (`accuracy`, `f1_macro`, `mse`,
+`pearson`, ...: `settings.problem.EVAL_METRICS`), so a metric can be chosen by name.
+"""
 
 import logging
 from collections.abc import Mapping, Sequence
@@ -8,7 +12,10 @@ from typing import Any
 import numpy as np
 
 from trainer.distribute.plan import RunPlan
+from trainer.outputs.schema import SCHEMA_VERSION
+from trainer.outputs.scores import class_scores, multi_label_report, regression_report
 from trainer.outputs.timing import utc_now
+from trainer.settings.problem import EVAL_METRICS, MULTI_LABEL, REGRESSION, SINGLE_LABEL, ProblemType
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +28,8 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_labels: int) ->
 
 
 def classification_report(y_true: np.ndarray, y_pred: np.ndarray, names: Sequence[str]) -> dict[str, object]:
-    """Accuracy, macro F1, per-class precision/recall/F1/support and the confusion matrix.
+    """Accuracy, macro F1 (`f1_macro`, and `macro_f1` as earlier versions named it), per-class
+    precision/recall/F1/support and the confusion matrix.
 
     A class never predicted has precision 0, a class absent from `y_true` recall 0 (scikit-learn's zero_division=0).
     """
@@ -29,23 +37,13 @@ def classification_report(y_true: np.ndarray, y_pred: np.ndarray, names: Sequenc
     true_pos = np.diag(matrix).astype(np.float64)
     predicted = matrix.sum(axis=0).astype(np.float64)
     support = matrix.sum(axis=1).astype(np.float64)
-    precision = np.divide(true_pos, predicted, out=np.zeros_like(true_pos), where=predicted > 0)
-    recall = np.divide(true_pos, support, out=np.zeros_like(true_pos), where=support > 0)
-    denom = precision + recall
-    f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(true_pos), where=denom > 0)
+    per_class, f1 = class_scores(names, true_pos, predicted, support)
     total = int(matrix.sum())
     return {
         "accuracy": float(true_pos.sum() / total) if total else 0.0,
+        "f1_macro": float(f1.mean()) if len(names) else 0.0,
         "macro_f1": float(f1.mean()) if len(names) else 0.0,
-        "per_class": {
-            name: {
-                "precision": float(precision[i]),
-                "recall": float(recall[i]),
-                "f1": float(f1[i]),
-                "support": int(support[i]),
-            }
-            for i, name in enumerate(names)
-        },
+        "per_class": per_class,
         "confusion_matrix": {"labels": list(names), "matrix": matrix.tolist()},
     }
 
@@ -60,16 +58,34 @@ def cross_entropy(logits: np.ndarray, label_ids: np.ndarray) -> float:
     return float(np.mean(log_norm - picked))
 
 
-def evaluation(logits: np.ndarray, label_ids: np.ndarray, names: Sequence[str]) -> dict[str, Any]:
-    """The evaluation train and evaluate report: loss, then `classification_report` of the argmax predictions."""
-    report = classification_report(label_ids, np.argmax(logits, axis=-1), names)
-    return {"loss": cross_entropy(logits, label_ids), **report}
+def evaluation(
+    logits: np.ndarray,
+    labels: np.ndarray,
+    names: Sequence[str],
+    problem_type: ProblemType = SINGLE_LABEL,
+    threshold: float = 0.5,
+) -> dict[str, Any]:
+    """The evaluation train and evaluate report, starting with its problem type and loss: for single-label,
+    `classification_report` of the argmax predictions; a regression's errors and correlations; a multi-label
+    classifier's F1 at `threshold`."""
+    if problem_type == REGRESSION:
+        return {"problem_type": problem_type, **regression_report(logits[:, 0], labels)}
+    if problem_type == MULTI_LABEL:
+        return {"problem_type": problem_type, **multi_label_report(logits, labels, names, threshold)}
+    report = classification_report(labels, np.argmax(logits, axis=-1), names)
+    return {"problem_type": problem_type, "loss": cross_entropy(logits, labels), **report}
 
 
 def log_evaluation(result: Mapping[str, Any]) -> None:
-    log.info(
-        "eval: loss=%.4f accuracy=%.4f macro_f1=%.4f", result["loss"], result["accuracy"], result["macro_f1"]
+    names = EVAL_METRICS[result.get("problem_type", SINGLE_LABEL)]
+    shown = " ".join(
+        f"{name}={_number(result[name])}" for name in names if name != "macro_f1" and name in result
     )
+    log.info("eval: %s", shown)
+
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
 
 
 def training_document(
@@ -88,6 +104,7 @@ def training_document(
     train_seconds = sum(row["train_seconds"] for row in history)
     trained_examples = sum(row["train_seconds"] * row["train_examples_per_second"] for row in history)
     return {
+        "schema_version": SCHEMA_VERSION,
         "eval": evaluation,
         "history": history,
         "throughput": {
@@ -116,6 +133,7 @@ def evaluation_document(
 ) -> dict[str, Any]:
     """metrics.json of `trainer evaluate`: the evaluation, then what was measured with what."""
     return {
+        "schema_version": SCHEMA_VERSION,
         **result,
         "rows": rows,
         "model": model,

@@ -2,9 +2,12 @@
 
 <output>/
   <shard base name>.jsonl   one JSON object per input row, in input order: the kept input columns (default:
-                            the text columns), "label" (predicted name), "probability" (its softmax
-                            probability) and, with --all-probabilities, "probabilities" {label: p}
-  predictions.json          model, labels, per input shard: uri, output, rows; total rows
+                            the text columns), then by the model's problem type
+                            single-label: "label" (predicted name), "probability" (its softmax probability)
+                              and, with --all-probabilities, "probabilities" {label: p}
+                            multi-label: "labels" [names whose sigmoid reaches --threshold], "scores" {label: p}
+                            regression: "score" (the predicted number)
+  predictions.json          model, problem type, labels, threshold, per input shard: uri, output, rows; total
   _SUCCESS
 """
 
@@ -16,7 +19,10 @@ from typing import Any
 import numpy as np
 
 from trainer.data import tables
+from trainer.data.labels import LabelMap
+from trainer.outputs.scores import sigmoid, softmax
 from trainer.outputs.timing import utc_now
+from trainer.settings.problem import MULTI_LABEL, REGRESSION
 from trainer.settings.verbs import PredictSettings
 
 OUTPUT_SUFFIX = ".jsonl"
@@ -42,38 +48,60 @@ def output_name(relative: str) -> str:
 def prediction_lines(
     chunk: Mapping[str, list[str]],
     kept: Sequence[str],
-    probabilities: np.ndarray,
-    names: Sequence[str],
+    logits: np.ndarray,
+    labels: LabelMap,
     *,
     all_probabilities: bool,
+    threshold: float = 0.5,
 ) -> str:
     """The JSON Lines of one chunk's rows (each line ends with a newline)."""
-    best = probabilities.argmax(axis=-1)
-    lines = []
-    for i, top in enumerate(best.tolist()):
-        row: dict[str, Any] = {c: chunk[c][i] for c in kept}
-        row["label"] = names[top]
-        row["probability"] = float(probabilities[i, top])
-        if all_probabilities:
-            row["probabilities"] = {
-                n: float(p) for n, p in zip(names, probabilities[i].tolist(), strict=True)
-            }
-        lines.append(json.dumps(row, ensure_ascii=False))
+    predicted = _predicted(logits, labels, all_probabilities=all_probabilities, threshold=threshold)
+    lines = [
+        json.dumps({**{c: chunk[c][i] for c in kept}, **fields}, ensure_ascii=False)
+        for i, fields in enumerate(predicted)
+    ]
     return "\n".join(lines) + "\n"
+
+
+def _predicted(
+    logits: np.ndarray, labels: LabelMap, *, all_probabilities: bool, threshold: float
+) -> list[dict[str, Any]]:
+    """Each row's prediction fields, by the problem type."""
+    names = labels.names
+    if labels.problem_type == REGRESSION:
+        return [{"score": float(score)} for score in logits[:, 0].tolist()]
+    if labels.problem_type == MULTI_LABEL:
+        return [
+            {
+                "labels": [n for n, p in zip(names, row, strict=True) if p >= threshold],
+                "scores": dict(zip(names, row, strict=True)),
+            }
+            for row in sigmoid(logits).tolist()
+        ]
+    probabilities = softmax(logits)
+    rows = []
+    for top, row in zip(probabilities.argmax(axis=-1).tolist(), probabilities.tolist(), strict=True):
+        fields: dict[str, Any] = {"label": names[top], "probability": row[top]}
+        if all_probabilities:
+            fields["probabilities"] = dict(zip(names, row, strict=True))
+        rows.append(fields)
+    return rows
 
 
 def summary_document(
     settings: PredictSettings,
     *,
     model: str,
-    labels: Sequence[str],
+    labels: LabelMap,
     files: list[dict[str, Any]],
     seconds: float,
 ) -> dict[str, Any]:
     """predictions.json: the model and options, then per input shard its uri, output name and rows."""
     return {
         "model": model,
-        "labels": list(labels),
+        "problem_type": labels.problem_type,
+        "labels": list(labels.names),
+        "threshold": settings.threshold if labels.problem_type == MULTI_LABEL else None,
         "text_columns": list(settings.text_column),
         "kept_columns": settings.kept_columns,
         "all_probabilities": settings.all_probabilities,

@@ -6,7 +6,8 @@ The plots use matplotlib's headless Agg backend, imported lazily (only the verbs
 Layout under a run's output:
 
     training_curves.png     loss and accuracy per epoch, train vs validation
-    confusion_matrix.png    rows true label, columns predicted, counts and row-normalised shading
+    confusion_matrix.png    single-label: rows true label, columns predicted, counts and row-normalised shading
+    per_label.png           multi-label, instead: a table of each label's precision, recall, F1, support
     tensorboard/            the run's event files (see `outputs.tensorboard`)
 """
 
@@ -18,6 +19,7 @@ from trainer.outputs.tensorboard import TENSORBOARD_DIR, write_evaluation_events
 
 TRAINING_CURVES_FILE = "training_curves.png"
 CONFUSION_MATRIX_FILE = "confusion_matrix.png"
+PER_LABEL_FILE = "per_label.png"
 
 _DPI = 110
 _MAX_TICK_LABEL = 18
@@ -110,22 +112,56 @@ def plot_confusion_matrix(
     return _save(plt, fig, path)
 
 
+def plot_per_label_table(per_label: Mapping[str, Mapping[str, float]], threshold: float, path: Path) -> Path:
+    """Multi-label: one table row per label (precision, recall, F1 at `threshold`, support, predicted), the
+    precision, recall and F1 cells shaded by their value."""
+    plt = _pyplot()
+    columns = ("precision", "recall", "f1", "support", "predicted")
+    rows = list(per_label.values()) or [dict.fromkeys(columns, 0)]
+    cells = [[f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c]) for c in columns] for row in rows]
+    shade = plt.get_cmap("Blues")
+    colours = [
+        [shade(0.15 + 0.6 * float(row[c])) if c in columns[:3] else "white" for c in columns] for row in rows
+    ]
+    fig, ax = plt.subplots(figsize=(8, 3.0 + 0.35 * len(rows)), dpi=_DPI)
+    ax.axis("off")
+    table = ax.table(
+        cellText=cells,
+        cellColours=colours,
+        rowLabels=[_short(name) for name in per_label] or [""],
+        colLabels=columns,
+        loc="center",
+    )
+    table.scale(1.0, 1.6)
+    ax.set_title(f"Per-label metrics at threshold {threshold:g}")
+    return _save(plt, fig, path)
+
+
+def write_label_report(staging: Path, eval_metrics: Mapping[str, Any]) -> Path | None:
+    """The evaluation's picture: the confusion matrix (single-label) or the per-label table (multi-label);
+    None for a regression."""
+    confusion = eval_metrics.get("confusion_matrix")
+    if isinstance(confusion, Mapping):
+        return plot_confusion_matrix(
+            confusion["labels"], confusion["matrix"], staging / CONFUSION_MATRIX_FILE
+        )
+    per_label = eval_metrics.get("per_label")
+    if isinstance(per_label, Mapping):
+        return plot_per_label_table(per_label, float(eval_metrics["threshold"]), staging / PER_LABEL_FILE)
+    return None
+
+
 def write_training_reports(
     staging: Path,
     history_rows: Sequence[Mapping[str, float]],
     eval_metrics: Mapping[str, Any],
 ) -> list[Path]:
-    """Everything a training run adds beside its artifacts: both PNGs, and the final evaluation in the TensorBoard
+    """Everything a training run adds beside its artifacts: the PNGs, and the final evaluation in the TensorBoard
     events under `staging/tensorboard` (the callback wrote the per-epoch curves there during training)."""
     written = [plot_training_curves(history_rows, staging / TRAINING_CURVES_FILE)]
-    confusion = eval_metrics.get("confusion_matrix")
-    confusion_png = None
-    if isinstance(confusion, Mapping):
-        confusion_png = plot_confusion_matrix(
-            confusion["labels"], confusion["matrix"], staging / CONFUSION_MATRIX_FILE
-        )
-        written.append(confusion_png)
+    label_png = write_label_report(staging, eval_metrics)
+    written.extend(filter(None, [label_png]))
     last_epoch = int(history_rows[-1].get("epoch", len(history_rows))) if history_rows else 0
-    write_evaluation_events(staging / TENSORBOARD_DIR, eval_metrics, last_epoch, confusion_png)
+    write_evaluation_events(staging / TENSORBOARD_DIR, eval_metrics, last_epoch, label_png)
     written.append(staging / TENSORBOARD_DIR)
     return written

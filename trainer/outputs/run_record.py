@@ -25,6 +25,7 @@ from typing import Any
 
 from trainer.errors import PreemptedError, TrainerError
 from trainer.outputs.layout import RUN_FILE
+from trainer.outputs.schema import SCHEMA_VERSION
 from trainer.outputs.timing import process_started_at, utc_now
 from trainer.storage import Location, Storage
 
@@ -98,6 +99,7 @@ class RunRecord:
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "schema_version": SCHEMA_VERSION,
             "status": self.status,
             "started_at": self.started_at,
             "finished_at": self.finished_at,

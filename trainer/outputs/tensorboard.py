@@ -13,8 +13,9 @@ Layout under a run's output:
 
     tensorboard/train/       epoch_loss, epoch_accuracy, epoch_learning_rate, epoch_examples_per_second per epoch
                              (steps 1..N); batch_loss, batch_accuracy every --log-every-steps optimizer steps
-    tensorboard/validation/  epoch_loss, epoch_accuracy per epoch; eval/loss, eval/accuracy, eval/macro_f1 and
-                             the eval/confusion_matrix image at the last epoch
+    tensorboard/validation/  epoch_loss, epoch_accuracy per epoch; the final evaluation's metrics at the last epoch:
+                             eval/loss, eval/accuracy, eval/macro_f1, ... (regression: eval/mse, eval/pearson, ...;
+                             multi-label: eval/f1_micro, ...) and the eval/confusion_matrix (eval/per_label) image
     tensorboard/plugins/profile/  with --profile-steps: the profiler's trace (TensorBoard's Profile tab)
 """
 
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from trainer.errors import NotFoundError, TrainerError
+from trainer.settings.problem import EVAL_METRICS, SINGLE_LABEL
 from trainer.storage import Location, Storage
 
 log = logging.getLogger(__name__)
@@ -151,8 +153,9 @@ def write_evaluation_events(
     log_dir: Path, eval_metrics: Mapping[str, Any], step: int, confusion_png: Path | None = None
 ) -> None:
     """The final evaluation into the validation run at `step` (the last epoch, which has no per-epoch evaluation):
-    the last point of the `epoch_loss` and `epoch_accuracy` curves, `eval/loss`, `eval/accuracy`, `eval/macro_f1`
-    and the confusion matrix image, through TensorBoard's summary ops."""
+    the last point of the `epoch_loss` and `epoch_accuracy` curves, the problem type's metrics (`eval/loss`,
+    `eval/accuracy`, `eval/macro_f1`, ...; `settings.problem.EVAL_METRICS`) and the confusion matrix (or per-label
+    table) image, through TensorBoard's summary ops."""
     import tensorflow as tf
 
     writer = tf.summary.create_file_writer(str(log_dir / TB_VALIDATION_RUN))
@@ -160,10 +163,11 @@ def write_evaluation_events(
         for key in ("loss", "accuracy"):
             if isinstance(eval_metrics.get(key), int | float):
                 tf.summary.scalar(f"epoch_{key}", float(eval_metrics[key]), step=step)
-        for key in ("loss", "accuracy", "macro_f1"):
+        for key in EVAL_METRICS[eval_metrics.get("problem_type", SINGLE_LABEL)]:
             if isinstance(eval_metrics.get(key), int | float):
                 tf.summary.scalar(f"eval/{key}", float(eval_metrics[key]), step=step)
         if confusion_png is not None and confusion_png.is_file():
             pixels = tf.io.decode_png(confusion_png.read_bytes(), channels=3)
-            tf.summary.image("eval/confusion_matrix", pixels[tf.newaxis], step=step)
+            tag = "eval/per_label" if "per_label" in eval_metrics else "eval/confusion_matrix"
+            tf.summary.image(tag, pixels[tf.newaxis], step=step)
     writer.close()

@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings
 
 from trainer.contract.container import SCRATCH_DIR
 from trainer.settings.grammar import AutoOrBool, OptionalIntList, OptionalStrList, StrList
+from trainer.settings.problem import ProblemArguments
 from trainer.settings.shared import ConfigFileArguments, output_field, overwrite_field, settings_config
 
 DataFormat = Literal["auto", "csv", "tsv", "jsonl", "parquet"]
@@ -262,6 +263,7 @@ class TrainSettings(
     OutputArguments,
     DistributionArguments,
     CheckpointArguments,
+    ProblemArguments,
     PerformanceArguments,
     TrainingArguments,
     DataArguments,
@@ -279,6 +281,8 @@ class TrainSettings(
                 raise ValueError("--labels needs at least two labels")
             if len(set(self.labels)) != len(self.labels):
                 raise ValueError("--labels must not repeat a label")
+            if self.problem_type == "regression":
+                raise ValueError("--labels names classes; a regression has none: drop --labels")
         return self
 
     @property

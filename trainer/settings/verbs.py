@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings
 
 from trainer.settings.grammar import OptionalStrList, StrList
+from trainer.settings.problem import label_separator_field, threshold_field
 from trainer.settings.shared import ConfigFileArguments, output_field, overwrite_field, settings_config
 from trainer.settings.train import (
     DataArguments,
@@ -60,11 +61,14 @@ class VerbOutputArguments(ConfigFileArguments):
 
 
 class EvaluateSettings(VerbOutputArguments, InputArguments, ArtifactArguments, BaseSettings):
-    """Measure a trained artifact on labelled data: loss, accuracy, macro F1, per-class metrics, confusion matrix."""
+    """Measure a trained artifact on labelled data: loss, accuracy, macro F1, per-class metrics, confusion matrix
+    (multi-label: micro/macro F1, per-label precision/recall; regression: MSE, RMSE, Pearson, Spearman)."""
 
     model_config = settings_config("trainer evaluate")
 
     label_column: str = _DATA["label_column"]
+    label_separator: str | None = label_separator_field()
+    threshold: float = threshold_field()
 
 
 class PredictSettings(VerbOutputArguments, InputArguments, ArtifactArguments, BaseSettings):
@@ -73,8 +77,10 @@ class PredictSettings(VerbOutputArguments, InputArguments, ArtifactArguments, Ba
     model_config = settings_config("trainer predict")
 
     all_probabilities: bool = Field(
-        default=False, description="Also write every class's probability (`probabilities`: {label: p})."
+        default=False,
+        description="Single-label: also write every class's probability (`probabilities`: {label: p}).",
     )
+    threshold: float = threshold_field()
     keep_column: OptionalStrList = Field(
         default=None,
         description="Input column to copy into each output row (repeat the flag; e.g. an id). "

@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import tf_keras as keras
 
@@ -220,8 +221,14 @@ class EpochHistory(keras.callbacks.Callback):
         self.rows.append(row)
 
 
+def validation_logs(measured: Mapping[str, Any]) -> dict[str, float]:
+    """An evaluation's loss and accuracy (single-label) as `val_loss` and `val_accuracy`: the Keras logs' names."""
+    return {f"val_{key}": float(measured[key]) for key in ("loss", "accuracy") if key in measured}
+
+
 class EpochEvaluation(keras.callbacks.Callback):
-    """After each epoch but `last_epoch`, adds `val_loss` and `val_accuracy` from `evaluate()` to the epoch's logs."""
+    """After each epoch but `last_epoch`, adds `val_loss` (and `val_accuracy`) from `evaluate()` to the epoch's
+    logs."""
 
     def __init__(
         self, evaluate: Callable[[], Mapping[str, float]], *, last_epoch: int, announce: bool = False
@@ -234,13 +241,10 @@ class EpochEvaluation(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         if epoch >= self._last_epoch or logs is None:
             return
-        measured = self._evaluate()
-        logs["val_loss"] = float(measured["loss"])
-        logs["val_accuracy"] = float(measured["accuracy"])
+        added = validation_logs(self._evaluate())
+        logs.update(added)
         if self._announce:  # the progress bar printed its epoch line before these existed
-            log.info(
-                "epoch %d val_loss=%.4f val_accuracy=%.4f", epoch + 1, logs["val_loss"], logs["val_accuracy"]
-            )
+            log.info("epoch %d %s", epoch + 1, format_metrics(added))
 
 
 class FirstStep(keras.callbacks.Callback):

@@ -35,6 +35,7 @@ import tensorflow as tf
 from trainer.data.labels import LabelMap
 from trainer.distribute.plan import RunPlan
 from trainer.errors import NotFoundError, TrainerError, UsageError
+from trainer.settings.problem import SINGLE_LABEL
 from trainer.settings.train import TrainSettings
 from trainer.storage import Location, Storage
 from trainer.training.uploads import UploadQueue
@@ -97,7 +98,8 @@ def find_complete(storage: Storage, root: Location) -> list[str]:
 
 def fingerprint_for(settings: TrainSettings, plan: RunPlan, labels: LabelMap) -> dict[str, Any]:
     """What must not change across a resume; a checkpoint made with other values is refused (`restore_latest`).
-    The keys are stored in every checkpoint's meta.json: renaming one would refuse every earlier checkpoint.
+    The keys are stored in every checkpoint's meta.json: renaming one would refuse every earlier checkpoint, and
+    a new key is added only when its setting is away from its default, so earlier checkpoints still resume.
 
     The precision is not among them: mixed_bfloat16 keeps float32 variables and the same optimizer state, so a
     checkpoint made in float32 resumes in bfloat16 and the other way round, and `--bf16 auto` may resolve
@@ -110,7 +112,18 @@ def fingerprint_for(settings: TrainSettings, plan: RunPlan, labels: LabelMap) ->
         "steps_per_epoch": plan.steps_per_epoch,
         "epochs": settings.epochs,
         "group_by_length": settings.group_by_length,  # the batches of a resumed epoch depend on it
+        **problem_fingerprint(settings, labels),
     }
+
+
+def problem_fingerprint(settings: TrainSettings, labels: LabelMap) -> dict[str, Any]:
+    """The problem type and class weights, when not single-label classification without weights (issue 17)."""
+    keys: dict[str, Any] = {}
+    if labels.problem_type != SINGLE_LABEL:
+        keys["problem_type"] = labels.problem_type
+    if settings.class_weight is not None:
+        keys["class_weight"] = settings.class_weight
+    return keys
 
 
 class CheckpointManager:

@@ -29,6 +29,7 @@ from trainer.training.callbacks import (
     FirstStep,
     Preempted,
     ProgressLines,
+    validation_logs,
 )
 from trainer.training.checkpoints import CheckpointManager, Position, Restored
 from trainer.training.tensorboard import RunTensorBoard
@@ -130,10 +131,9 @@ def _tensorboard(
 
 
 def complete_last_epoch(history: list[dict[str, float]], eval_metrics: Mapping[str, float]) -> None:
-    """Give the last epoch's row the final evaluation's loss and accuracy as its validation metrics."""
+    """Give the last epoch's row the final evaluation's loss (and accuracy) as its validation metrics."""
     if history and "val_loss" not in history[-1]:
-        history[-1]["val_loss"] = float(eval_metrics["loss"])
-        history[-1]["val_accuracy"] = float(eval_metrics["accuracy"])
+        history[-1].update(validation_logs(eval_metrics))
 
 
 @dataclass

@@ -4,9 +4,11 @@ settings -> fetch artifact (labels from its config) and data -> map label names 
 is a DataError) -> tokenize -> tf.data -> strategy scope: load -> predict -> metrics -> publish, `_SUCCESS` last.
 
     <output>/
-      metrics.json          loss, accuracy, macro_f1, per_class {precision, recall, f1, support},
-                            confusion_matrix {labels, matrix (rows true, columns predicted)}, rows, model, data
-      confusion_matrix.png  the confusion matrix as a picture
+      metrics.json          the model's problem type and its metrics (docs/outputs.md), rows, model, data:
+                            single-label: loss, accuracy, f1_macro, per_class, confusion_matrix;
+                            multi-label: loss, f1_micro, f1_macro, per_label at --threshold;
+                            regression: loss, mse, rmse, mae, pearson, spearman
+      confusion_matrix.png  single-label: the confusion matrix as a picture (multi-label: per_label.png)
       _SUCCESS
 """
 
@@ -44,12 +46,11 @@ def _evaluate(settings: EvaluateSettings, scope: Scope, data: Location) -> None:
     # TensorFlow starts only now that the inputs proved usable, so mistakes fail fast.
     runner = start_inference(artifact, settings, max_length, token_bytes=encoded.token_bytes)
     log.info(
-        "evaluate: %d rows from %d file(s) under %s, %d labels %s; %.1f MB of token ids %s",
+        "evaluate: %d rows from %d file(s) under %s, %s; %.1f MB of token ids %s",
         len(encoded),
         read.files,
         data,
-        len(labels),
-        list(labels.names),
+        labels.describe(),
         encoded.token_bytes / 1e6,
         "in memory" if runner.plan.in_memory else "memory-mapped, read per batch",
     )
@@ -62,7 +63,7 @@ def _evaluate(settings: EvaluateSettings, scope: Scope, data: Location) -> None:
     started = time.perf_counter()
     logits = predict_logits(runner.model, encoded, runner.plan)
     seconds = time.perf_counter() - started
-    result = metrics.evaluation(logits, encoded.labels, labels.names)
+    result = metrics.evaluation(logits, encoded.labels, labels.names, labels.problem_type, settings.threshold)
     metrics.log_evaluation(result)
 
     staging = scope.work / "output"
@@ -75,9 +76,7 @@ def _evaluate(settings: EvaluateSettings, scope: Scope, data: Location) -> None:
         replicas=runner.plan.replicas,
     )
     layout.write_json(staging / layout.METRICS_FILE, document)
-    confusion = result["confusion_matrix"]
-    reports.plot_confusion_matrix(
-        confusion["labels"], confusion["matrix"], staging / reports.CONFUSION_MATRIX_FILE
-    )
+    picture = reports.write_label_report(staging, result)
     scope.storage.publish(staging, scope.output, marker=layout.SUCCESS_MARKER)
-    log.info("published %s (metrics.json, confusion_matrix.png) and %s", scope.output, layout.SUCCESS_MARKER)
+    shown = f"metrics.json, {picture.name}" if picture is not None else "metrics.json"
+    log.info("published %s (%s) and %s", scope.output, shown, layout.SUCCESS_MARKER)

@@ -22,7 +22,7 @@ from trainer.data.fetch import Artifact, data_objects, fetch_artifact
 from trainer.data.tokens import tokenize
 from trainer.distribute.plan import effective_max_length
 from trainer.errors import DataError
-from trainer.model.inference import Runner, predict_logits, softmax, start_inference
+from trainer.model.inference import Runner, predict_logits, start_inference
 from trainer.outputs import layout
 from trainer.outputs.predictions import SUMMARY_FILE, output_name, prediction_lines, summary_document
 from trainer.settings.verbs import PredictSettings
@@ -65,9 +65,9 @@ def _predict(settings: PredictSettings, scope: Scope, data: Location) -> None:
     max_length = effective_max_length(settings.max_length, artifact.tokenizer)
     runner = start_inference(artifact, settings, max_length)
     log.info(
-        "predict: %d input file(s), labels %s, strategy=%s replicas=%d global_batch=%d chunk_rows=%d",
+        "predict: %d input file(s), %s, strategy=%s replicas=%d global_batch=%d chunk_rows=%d",
         len(shards.infos),
-        list(artifact.labels.names),
+        artifact.labels.describe(),
         runner.strategy,
         runner.plan.replicas,
         runner.plan.global_batch,
@@ -92,7 +92,7 @@ def _predict(settings: PredictSettings, scope: Scope, data: Location) -> None:
     summary = summary_document(
         settings,
         model=artifact.uri,
-        labels=artifact.labels.names,
+        labels=artifact.labels,
         files=files,
         seconds=time.perf_counter() - started,
     )
@@ -140,8 +140,12 @@ class _ShardPredictor:
         count = len(chunk[settings.text_column[0]])
         texts = [chunk[c] for c in settings.text_column]
         encoded = tokenize(texts, np.zeros(count, np.int32), self.artifact.tokenizer, self.max_length)
-        probabilities = softmax(predict_logits(self.runner.model, encoded, self.runner.plan))
-        names = self.artifact.labels.names
+        logits = predict_logits(self.runner.model, encoded, self.runner.plan)
         return prediction_lines(
-            chunk, settings.kept_columns, probabilities, names, all_probabilities=settings.all_probabilities
+            chunk,
+            settings.kept_columns,
+            logits,
+            self.artifact.labels,
+            all_probabilities=settings.all_probabilities,
+            threshold=settings.threshold,
         )

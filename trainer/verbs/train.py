@@ -80,13 +80,15 @@ def train(settings: TrainSettings, scope: Scope, fetching: Fetching, timeline: T
         prepared = fetching.result(journal.record)
         timeline.mark("data_ready")
         plan = _plan(run, prepared)
-        model = build_and_compile(prepared.model_path, prepared.labels, settings, plan, strategy)
+        model = build_and_compile(
+            prepared.model_path, prepared.labels, settings, plan, strategy, prepared.class_weights
+        )
         timeline.mark("model_ready")
         checkpoints = _checkpoint_manager(run, prepared, plan, model)
         try:
             history = _fit(run, prepared, plan, model, checkpoints)
             # The last checkpoints are written and uploaded while the model is evaluated and exported.
-            evaluation = evaluate_model(model, prepared.eval, plan, prepared.labels.names)
+            evaluation = evaluate_model(model, prepared.eval, plan, prepared.labels, settings.threshold)
             metrics.log_evaluation(evaluation)
             loop.complete_last_epoch(history, evaluation)
             timeline.mark("evaluated")
@@ -160,7 +162,7 @@ def _fit(
     hooks = loop.FitHooks(
         checkpoints,
         run.stop,
-        evaluate=lambda: evaluate_model(model, prepared.eval, plan, prepared.labels.names),
+        evaluate=lambda: evaluate_model(model, prepared.eval, plan, prepared.labels, run.settings.threshold),
         on_first_step=lambda: _log_startup(run.timeline),
         events=events,
     )
@@ -200,11 +202,10 @@ def _finish_as_worker(run: _Run, prepared: Prepared, model: Any, evaluation: dic
     with chief_or_temp_dir(run.scope.work / "output" / serving.SERVING_DIR, run.strategy) as scratch:
         serving.write_serving_folder(model, prepared.tokenizer, prepared.labels.names, scratch)
     log.info(
-        "worker %d of %d done: eval loss=%.4f accuracy=%.4f; the chief publishes",
+        "worker %d of %d done: eval loss=%.4f; the chief publishes",
         worker_index(run.strategy),
         num_workers(run.strategy),
         evaluation["loss"],
-        evaluation["accuracy"],
     )
 
 

@@ -24,9 +24,15 @@ def encode(
     encode_labels: LabelEncoder | None = None,
     *,
     text_columns: tuple[str, ...] = ("text",),
+    label_separator: str | None = None,
     **kwargs,
 ) -> Encoded:
-    columns = SimpleNamespace(text_column=list(text_columns), label_column="label", data_format="auto")
+    columns = SimpleNamespace(
+        text_column=list(text_columns),
+        label_column="label",
+        label_separator=label_separator,
+        data_format="auto",
+    )
     how = Tokenizing(
         columns,
         tokenizer,
@@ -65,7 +71,7 @@ def test_limit_reads_only_the_first_rows(tokenizer, tmp_path: Path) -> None:
 
 def test_take_selects_rows_without_copying_tokens(tokenizer, tmp_path: Path) -> None:
     path = write(tmp_path / "a.csv", "text,label\nthe rain,a\npasta,b\nthe snow today,a\n")
-    encoded = encode([path], tokenizer, tmp_path / "tokens")
+    encoded = encode([path], tokenizer, tmp_path / "tokens", LabelMap(("a", "b")).encoder())
     picked = encoded.take([2, 0])
     assert picked.input_ids is encoded.input_ids
     assert picked.lengths.tolist() == [5, 4] and picked.labels.tolist() == [0, 0]
@@ -121,3 +127,42 @@ def test_unknown_labels_are_named_with_the_fix(tokenizer, tmp_path: Path) -> Non
             tmp_path / "tokens",
             lambda names, source: labels.encode(names, source="evaluation data"),
         )
+
+
+def test_float_labels_train_a_regression_on_their_scores(tokenizer, tmp_path: Path) -> None:
+    path = write(tmp_path / "sts.csv", "text,label\nthe rain,3.8\npasta,0.25\nthe snow today,5.0\n")
+    collector = LabelCollector()
+    encoded = encode([path], tokenizer, tmp_path / "tokens", collector, chunk_rows=2)
+    labels = collector.label_map()
+    assert labels.problem_type == "regression"
+    assert collector.relabel(encoded, labels).labels.tolist() == pytest.approx([3.8, 0.25, 5.0])
+
+
+def test_label_lists_in_json_lines_and_parquet_are_multi_label(tokenizer, tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    lines = ['{"text": "the rain", "label": ["weather"]}', '{"text": "pasta", "label": ["food", "weather"]}']
+    jsonl = write(tmp_path / "a.jsonl", "\n".join(lines) + "\n")
+    parquet = tmp_path / "b.parquet"
+    pq.write_table(pa.table({"text": ["goal"], "label": [[]]}, schema=_list_schema()), parquet)
+    collector = LabelCollector()
+    rows = encode([jsonl], tokenizer, tmp_path / "t1", collector).labels
+    rows = np.concatenate([rows, encode([parquet], tokenizer, tmp_path / "t2", collector).labels])
+    labels = collector.label_map()
+    assert labels.names == ("food", "weather") and labels.problem_type == "multi_label_classification"
+    relabelled = collector.relabel(Encoded(np.zeros(0), None, np.ones(3, np.int64), rows), labels)
+    assert relabelled.labels.tolist() == [[0, 1], [1, 1], [0, 0]]
+
+
+def test_a_label_separator_splits_delimited_labels(tokenizer, tmp_path: Path) -> None:
+    path = write(tmp_path / "a.csv", "text,label\nthe rain,weather| food\npasta,\ngoal,sports\n")
+    labels = LabelMap(("food", "sports", "weather"), "multi_label_classification")
+    encoded = encode([path], tokenizer, tmp_path / "tokens", labels.encoder(), label_separator="|")
+    assert encoded.labels.tolist() == [[1, 0, 1], [0, 0, 0], [0, 1, 0]]  # an empty value: no labels
+
+
+def _list_schema():
+    import pyarrow as pa
+
+    return pa.schema({"text": pa.string(), "label": pa.list_(pa.string())})

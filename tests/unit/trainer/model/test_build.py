@@ -135,3 +135,50 @@ def test_steps_per_execution_runs_every_step(tiny_bert: Path) -> None:
     model.fit(tf.data.Dataset.from_tensors(batch()).repeat(10), epochs=1, verbose=0, callbacks=[callback])
     assert int(model.optimizer.iterations) == 10
     assert ends == [3, 7, 9]  # what the callbacks see: the last step of each execution
+
+
+def _compiled_as(tiny_bert: Path, labels: LabelMap, **kwargs):
+    model = build_classifier(tiny_bert, labels)
+    compile_classifier(
+        model,
+        learning_rate=1e-3,
+        total_steps=10,
+        warmup_ratio=0.0,
+        weight_decay=0.0,
+        problem_type=labels.problem_type,
+        **kwargs,
+    )
+    return model
+
+
+def _loss(model, x: dict[str, tf.Tensor], y: tf.Tensor) -> float:
+    return model.evaluate(tf.data.Dataset.from_tensors((x, y)), verbose=0, return_dict=True)["loss"]
+
+
+def test_a_regression_has_one_output_and_trains_on_the_squared_error(tiny_bert: Path) -> None:
+    model = _compiled_as(tiny_bert, LabelMap.regression())
+    x, _ = batch()
+    scores = tf.constant([0.5, 4.25])
+    predicted = model(x, training=False).logits.numpy()
+    assert predicted.shape == (2, 1)
+    assert _loss(model, x, scores) == pytest.approx(
+        np.mean((predicted[:, 0] - scores.numpy()) ** 2), rel=1e-5
+    )
+
+
+def test_multi_label_trains_each_label_s_sigmoid_on_binary_cross_entropy(tiny_bert: Path) -> None:
+    model = _compiled_as(tiny_bert, LabelMap(("food", "sports", "weather"), "multi_label_classification"))
+    x, _ = batch()
+    targets = np.array([[1, 0, 1], [0, 0, 0]], np.float32)
+    logits = model(x, training=False).logits.numpy()
+    p = 1 / (1 + np.exp(-logits))
+    expected = -np.mean(targets * np.log(p) + (1 - targets) * np.log(1 - p))
+    assert _loss(model, x, tf.constant(targets)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_class_weights_scale_each_row_s_cross_entropy(tiny_bert: Path) -> None:
+    model = _compiled_as(tiny_bert, LABELS, class_weights=(2.0, 1.0, 0.5))
+    x, y = batch()  # labels 0 and 2
+    logits = model(x, training=False).logits.numpy()
+    rows = tf.keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True).numpy()
+    assert _loss(model, x, y) == pytest.approx((2.0 * rows[0] + 0.5 * rows[1]) / 2, rel=1e-5)

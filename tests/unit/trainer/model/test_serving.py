@@ -89,3 +89,32 @@ assert not [m for m in sys.modules if m.startswith("transformers")], "imported t
     )
     assert result.returncode == 0, result.stderr[-2000:]
     np.testing.assert_allclose(np.load(tmp_path / "logits.npy"), expected, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("labels", "outputs"),
+    [
+        (LabelMap.regression(), {"logits", "score"}),
+        (LabelMap(("food", "sports", "weather"), "multi_label_classification"), {"logits", "probabilities"}),
+    ],
+    ids=["regression", "multi-label"],
+)
+def test_the_signature_answers_by_the_problem_type(
+    labels: LabelMap, outputs: set[str], tiny_bert: Path, tmp_path: Path
+) -> None:
+    model = build_classifier(tiny_bert, labels)
+    assert model.config.problem_type == labels.problem_type  # stored with the model, read back by the export
+    batch = _batch(tiny_bert)
+    expected = model(batch, training=False).logits.numpy()
+    serve = tf.saved_model.load(str(serving.export_saved_model(model, tmp_path / "sm", labels.names)))
+    out = serve.signatures["serving_default"](
+        input_ids=tf.constant(batch["input_ids"]), attention_mask=tf.constant(batch["attention_mask"])
+    )
+    assert set(out) == outputs
+    if labels.problem_type == "regression":
+        assert out["logits"].shape == (3, 1)
+        np.testing.assert_allclose(out["score"].numpy(), expected[:, 0], rtol=1e-4, atol=1e-5)
+    else:  # each label's sigmoid, not a softmax over the labels
+        np.testing.assert_allclose(
+            out["probabilities"].numpy(), tf.sigmoid(expected).numpy(), rtol=1e-4, atol=1e-6
+        )

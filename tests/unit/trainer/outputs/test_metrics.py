@@ -44,7 +44,17 @@ def test_the_evaluation_is_the_loss_from_logits_then_the_report_of_their_argmax(
     result = evaluation(logits, labels, ("neg", "pos"))
     expected_loss = np.mean([np.log1p(np.exp(-2.0)), np.log1p(np.exp(-1.0)), np.log1p(np.exp(3.0))])
     assert result["loss"] == pytest.approx(expected_loss)
-    assert list(result) == ["loss", "accuracy", "macro_f1", "per_class", "confusion_matrix"]
+    assert list(result) == [
+        "problem_type",
+        "loss",
+        "accuracy",
+        "f1_macro",
+        "macro_f1",
+        "per_class",
+        "confusion_matrix",
+    ]
+    assert result["problem_type"] == "single_label_classification"
+    assert result["f1_macro"] == result["macro_f1"]
     assert result["accuracy"] == pytest.approx(2 / 3)
     assert result["confusion_matrix"] == {"labels": ["neg", "pos"], "matrix": [[1, 0], [1, 1]]}
     assert cross_entropy(np.zeros((0, 2)), np.zeros(0, np.int64)) == 0.0
@@ -67,6 +77,7 @@ def test_the_training_metrics_document() -> None:
         checkpoint_stall_seconds=0.25,
     )
     assert document == {
+        "schema_version": 1,
         "eval": {"loss": 0.4},
         "history": history,
         "throughput": {
@@ -82,18 +93,19 @@ def test_the_training_metrics_document() -> None:
         "timeline_seconds": timeline,
         "rows": {"train": 320, "eval": 40},
     }
-    assert list(document) == ["eval", "history", "throughput", "timeline_seconds", "rows"]
+    assert list(document) == ["schema_version", "eval", "history", "throughput", "timeline_seconds", "rows"]
     empty = training_document([], {}, plan, optimizer_steps=0, timeline={}, rows={})
     assert empty["throughput"]["train_examples_per_second"] is None
     assert empty["throughput"]["startup_seconds"] is None
     assert empty["throughput"]["checkpoint_stall_seconds"] is None
 
 
-def test_the_evaluate_metrics_document_puts_the_evaluation_first() -> None:
+def test_the_evaluate_metrics_document_puts_the_evaluation_first_after_its_schema_version() -> None:
     document = evaluation_document(
         {"loss": 0.3, "accuracy": 0.9}, rows=10, model="s3://b/run/model", data=[], seconds=1.5, replicas=2
     )
     assert list(document) == [
+        "schema_version",
         "loss",
         "accuracy",
         "rows",

@@ -95,3 +95,31 @@ def test_write_training_reports_lays_out_the_staging_dir(tmp_path: Path) -> None
     assert "confusion_matrix.png" in files and "training_curves.png" in files
     assert any(f.startswith("tensorboard/validation/events.out.tfevents.") for f in files)
     assert read_run(tmp_path / "tensorboard" / "validation")["eval/confusion_matrix"] == [(3, "images")]
+
+
+def test_multi_label_runs_get_a_per_label_table_and_their_metrics_in_tensorboard(tmp_path: Path) -> None:
+    per_label = {
+        name: {"precision": 0.75, "recall": 0.5, "f1": 0.6, "support": 4, "predicted": 3} for name in NAMES
+    }
+    eval_metrics = {
+        "problem_type": "multi_label_classification",
+        "loss": 0.3,
+        "f1_micro": 0.7,
+        "f1_macro": 0.6,
+        "threshold": 0.5,
+        "per_label": per_label,
+    }
+    reports.write_training_reports(tmp_path, HISTORY, eval_metrics)
+    assert not (tmp_path / reports.CONFUSION_MATRIX_FILE).exists()
+    _non_trivial(_png(tmp_path / reports.PER_LABEL_FILE))
+    validation = read_run(tmp_path / "tensorboard" / "validation")
+    assert validation["eval/f1_micro"] == [(3, pytest.approx(0.7))]
+    assert validation["eval/per_label"] == [(3, "images")]
+
+
+def test_a_regression_draws_no_label_picture_and_logs_its_correlations(tmp_path: Path) -> None:
+    eval_metrics = {"problem_type": "regression", "loss": 0.2, "mse": 0.2, "rmse": 0.45, "pearson": 0.9}
+    assert reports.write_label_report(tmp_path, eval_metrics) is None
+    write_evaluation_events(tmp_path / "tensorboard", eval_metrics, 2)
+    validation = read_run(tmp_path / "tensorboard" / "validation")
+    assert validation["eval/pearson"] == [(2, pytest.approx(0.9))] and "eval/accuracy" not in validation

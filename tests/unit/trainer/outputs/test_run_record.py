@@ -82,6 +82,7 @@ def test_success_closes_the_attempt_and_the_document_keeps_its_key_order() -> No
     run.succeeded()
     assert run.attempts[-1]["status"] == "succeeded" and run.attempts[-1]["ended_at"] == run.finished_at
     assert list(run.as_dict()) == [
+        "schema_version",
         "status",
         "started_at",
         "finished_at",

@@ -29,3 +29,16 @@ def test_the_fingerprint_keys_stay_those_earlier_checkpoints_were_written_with()
         "group_by_length",
     ]
     assert checkpoint_name(30) == "ckpt-0000000030"
+
+
+def test_problem_types_and_class_weights_add_fingerprint_keys_only_away_from_their_defaults() -> None:
+    settings = TrainSettings(model="m", train_data="t.csv", output="o", epochs=2, class_weight="balanced")
+    plan = run_plan(max_length=64, steps_per_epoch=15)
+    weighted = fingerprint_for(settings, plan, LabelMap(("food", "sports")))
+    assert weighted["class_weight"] == "balanced" and "problem_type" not in weighted
+    plain = TrainSettings(model="m", train_data="t.csv", output="o", epochs=2)
+    regression = fingerprint_for(plain, plan, LabelMap.regression())
+    assert regression["problem_type"] == "regression" and regression["labels"] == ["score"]
+    assert "class_weight" not in regression
+    multi = fingerprint_for(plain, plan, LabelMap(("a", "b"), "multi_label_classification"))
+    assert multi["problem_type"] == "multi_label_classification"
