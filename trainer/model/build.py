@@ -18,6 +18,7 @@ from transformers import TFAutoModelForSequenceClassification, TFPreTrainedModel
 
 from trainer.data.labels import LabelMap
 from trainer.distribute.plan import RunPlan
+from trainer.model.accumulation import use_gradient_accumulation
 from trainer.model.optimizers import build_optimizer
 from trainer.settings.train import LrSchedulerType, Optim, TrainSettings
 
@@ -76,6 +77,7 @@ def compile_classifier(
     lr_scheduler_type: LrSchedulerType = "linear",
     jit_compile: bool = False,
     steps_per_execution: int = 1,
+    max_grad_norm: float | None = None,
 ) -> None:
     """AdamW with linear warmup then a linear decay to zero (or constant), a from-logits loss, accuracy.
 
@@ -90,6 +92,7 @@ def compile_classifier(
         warmup_steps=warmup_steps(total_steps, warmup_ratio),
         weight_decay=weight_decay,
         lr_scheduler_type=lr_scheduler_type,
+        max_grad_norm=max_grad_norm,
     )
     model.compile(
         optimizer=optimizer,
@@ -110,21 +113,26 @@ def build_and_compile(
     plan: RunPlan,
     strategy: tf.distribute.Strategy,
 ) -> TFPreTrainedModel:
-    """The seeded classifier for `labels`, built and compiled under `strategy`, its schedule spanning the run."""
+    """The seeded classifier for `labels`, built and compiled under `strategy`, its schedule spanning the run's
+    optimizer steps; with --gradient-accumulation-steps N, each train step takes N micro-batches."""
     tf.keras.utils.set_random_seed(settings.seed)
     with strategy.scope():
         model = build_classifier(model_path, labels, settings.mixed_precision)
         compile_classifier(
             model,
             learning_rate=settings.learning_rate,
-            total_steps=plan.steps_per_epoch * settings.epochs,
+            total_steps=plan.total_steps,
             warmup_ratio=settings.warmup_ratio,
             weight_decay=settings.weight_decay,
             optim=settings.optim,
             lr_scheduler_type=settings.lr_scheduler_type,
             jit_compile=settings.jit_compile,
             steps_per_execution=settings.steps_per_execution,
+            max_grad_norm=settings.max_grad_norm,
         )
+    use_gradient_accumulation(
+        model, plan.accumulation_steps, pad_multiple=plan.pad_to_multiple_of, trim=plan.buckets is None
+    )
     return model
 
 

@@ -85,8 +85,9 @@ def find_complete(storage: Storage, root: Location) -> list[str]:
 
 def fingerprint_for(settings: TrainSettings, plan: RunPlan, labels: LabelMap) -> dict[str, Any]:
     """What must not change across a resume; a checkpoint made with other values is refused (`restore_latest`).
-    The keys are stored in every checkpoint's meta.json: renaming one would refuse every earlier checkpoint."""
-    return {
+    The keys are stored in every checkpoint's meta.json: renaming one would refuse every earlier checkpoint. Keys
+    of later options are added only when set away from their defaults, so earlier checkpoints still resume."""
+    fingerprint = {
         "model": settings.model,
         "labels": list(labels.names),
         "global_batch_size": plan.global_batch,
@@ -95,6 +96,12 @@ def fingerprint_for(settings: TrainSettings, plan: RunPlan, labels: LabelMap) ->
         "epochs": settings.epochs,
         "group_by_length": settings.group_by_length,  # the batches of a resumed epoch depend on it
     }
+    later = {
+        "gradient_accumulation_steps": (plan.accumulation_steps, 1),
+        "max_steps": (settings.max_steps, None),
+    }
+    fingerprint.update({key: value for key, (value, default) in later.items() if value != default})
+    return fingerprint
 
 
 class CheckpointManager:

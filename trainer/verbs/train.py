@@ -83,13 +83,13 @@ def _train(settings: TrainSettings, scope: Scope, inputs: TrainingInputs, timeli
         plan = _plan(run, prepared)
         model = build_and_compile(prepared.model_path, prepared.labels, settings, plan, strategy)
         timeline.mark("model_ready")
-        history, checkpoints = _fit(run, prepared, plan, model)
+        trained, checkpoints = _fit(run, prepared, plan, model)
         evaluation = evaluate_model(model, prepared.eval, plan, prepared.labels.names)
         metrics.log_evaluation(evaluation)
-        loop.complete_last_epoch(history, evaluation)
+        loop.complete_last_epoch(trained.history, evaluation)
         timeline.mark("evaluated")
         if run.chief:
-            _publish(run, prepared, plan, model, history, evaluation)
+            _publish(run, prepared, plan, model, trained, evaluation)
             _discard(checkpoints)
         else:
             _finish_as_worker(run, prepared, model, evaluation)
@@ -116,28 +116,32 @@ def _plan(run: _Run, prepared: Prepared) -> RunPlan:
         else "memory-mapped from scratch disk, read per batch (--keep-in-memory false)",
     )
     log.info(
-        "strategy=%s replicas=%d global_batch=%d (%d per replica x %d) steps_per_epoch=%d epochs=%d",
+        "strategy=%s replicas=%d global_batch=%d (%d per replica x %d) effective_batch=%d (x %d accumulation "
+        "steps) steps_per_epoch=%d epochs=%d optimizer_steps=%d",
         strategy_name(run.strategy),
         plan.replicas,
         plan.global_batch,
         plan.per_replica_batch_size,
         plan.replicas,
+        plan.step_batch,
+        plan.accumulation_steps,
         plan.steps_per_epoch,
-        run.settings.epochs,
+        plan.epochs,
+        plan.total_steps,
     )
     return plan
 
 
 def _fit(
     run: _Run, prepared: Prepared, plan: RunPlan, model: Any
-) -> tuple[list[dict[str, float]], CheckpointManager]:
+) -> tuple[loop.FitResult, CheckpointManager]:
     """Train from the newest checkpoint (or the start) to the end; PreemptedError once SIGTERM stopped it."""
     checkpoints = CheckpointManager(
         run.scope.storage,
         run.scope.output,
         run.scope.work / "checkpoints",
         model=model,
-        keep=run.settings.keep_checkpoints,
+        keep=run.settings.save_total_limit,
         publish=run.chief,  # the others write theirs to their own scratch and delete it (TensorFlow's temp-dir rule)
         fingerprint=fingerprint_for(run.settings, plan, prepared.labels),
     )
@@ -178,7 +182,7 @@ def _fit(
             f"stopped by SIGTERM at epoch {at.epoch + 1} step {at.step} after uploading its checkpoint to "
             f"{checkpoints.root}: run the same command again to resume"
         )
-    return result.history, checkpoints
+    return result, checkpoints
 
 
 def _finish_as_worker(run: _Run, prepared: Prepared, model: Any, evaluation: dict[str, Any]) -> None:
@@ -199,7 +203,7 @@ def _publish(
     prepared: Prepared,
     plan: RunPlan,
     model: Any,
-    history: list[dict[str, float]],
+    trained: loop.FitResult,
     evaluation: dict[str, Any],
 ) -> None:
     """Write model, tokenizer, labels, serving folder, metrics, reports and run record; publish, `_SUCCESS` last."""
@@ -211,15 +215,17 @@ def _publish(
     serving.write_serving_folder(model, prepared.tokenizer, names, staging / serving.SERVING_DIR)
     timeline.mark("serving_exported")
     document = metrics.training_document(
-        history,
+        trained.history,
         evaluation,
         plan,
         optimizer_steps=int(model.optimizer.iterations.numpy()),
         timeline=timeline.as_dict(),
         rows={"train": len(prepared.train), "eval": len(prepared.eval)},
     )
+    if trained.evaluations:  # --eval-strategy steps
+        document["evaluations"] = trained.evaluations
     layout.write_json(staging / layout.METRICS_FILE, document)
-    reports.write_training_reports(staging, history, evaluation)
+    reports.write_training_reports(staging, trained.history, evaluation)
     run.journal.record.succeeded()
     layout.write_json(staging / layout.RUN_FILE, run.journal.record.as_dict())
     run.scope.storage.publish(staging, run.scope.output, marker=layout.SUCCESS_MARKER)

@@ -166,3 +166,36 @@ def test_sigterm_checkpoints_gracefully_and_resumes_ignoring_a_cut_off_upload(
     # A run after _SUCCESS is a no-op, and --restart with --overwrite trains from scratch.
     again = run_trainer(argv, s3.endpoint, tmp_path / "w4")
     assert again.returncode == 0 and "nothing to do" in again.stderr
+
+
+def test_sigkill_with_gradient_accumulation_resumes_at_an_optimizer_step_and_ends_as_uninterrupted(
+    staged: Staged, tmp_path: Path
+) -> None:
+    s3 = staged
+    steps_per_epoch = 480 // (16 * 2)  # optimizer steps of 2 micro-batches of 16
+    accumulate = ("--gradient-accumulation-steps", "2", "--save-strategy", "epoch", "--epochs", "3")
+    reference = s3.output("accumulated-uninterrupted")
+    done = run_trainer(args(s3, reference, *accumulate), s3.endpoint, tmp_path / "w0")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "effective_batch=32 (x 2 accumulation steps)" in done.stderr
+
+    output = s3.output("accumulated-killed")
+    argv = args(s3, output, *accumulate)
+    process = start(s3, argv, tmp_path / "w1")
+    first = wait_for_checkpoint(s3, output, process)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert first == f"ckpt-{steps_per_epoch:010d}"  # named by the optimizer step: the end of epoch 1
+
+    resumed = run_trainer(argv, s3.endpoint, tmp_path / "w2")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    run = read_json(s3.endpoint, output, "run.json")
+    assert run["attempts"][1]["resumed_from"]["optimizer_step"] in (steps_per_epoch, 2 * steps_per_epoch)
+    distribution = run["distribution"]
+    assert (distribution["global_batch_size"], distribution["effective_batch_size"]) == (16, 32)
+    assert distribution["gradient_accumulation_steps"] == 2
+    metrics = read_json(s3.endpoint, output, "metrics.json")
+    assert metrics["throughput"]["optimizer_steps"] == 3 * steps_per_epoch
+    expected, actual = weights(s3, reference, tmp_path), weights(s3, output, tmp_path)
+    for name in expected:
+        np.testing.assert_allclose(actual[name], expected[name], rtol=1e-6, atol=1e-7, err_msg=name)
