@@ -54,6 +54,10 @@ class _EpochSteps(keras.callbacks.Callback):
         self._epoch = epoch
         self._last_step = self.step_offset
 
+    def done(self) -> tuple[int, int]:
+        """(optimizer steps of the run done, 1-based epoch) as of the last step seen."""
+        return self._epoch * self.steps_per_epoch + self._last_step, self._epoch + 1
+
     def _advance(self, batch: int) -> tuple[int, int]:
         """(previous step, this step) of the epoch; `batch` is the last step of the call: with steps_per_execution
         N, Keras reports every N steps."""

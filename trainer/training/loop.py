@@ -22,16 +22,16 @@ from trainer.distribute.strategy import LOST_PEER_ERRORS, input_shard_policy, pe
 from trainer.errors import UsageError
 from trainer.outputs.tensorboard import EventSync
 from trainer.settings.train import TrainSettings
+from trainer.training.best_model import BestModel
 from trainer.training.callbacks import (
     Checkpointing,
-    EpochEvaluation,
     EpochHistory,
     FirstStep,
     Preempted,
     ProgressLines,
 )
 from trainer.training.checkpoints import CheckpointManager, Position, Restored
-from trainer.training.evaluations import StepEvaluation
+from trainer.training.evaluations import Evaluating, StepEvaluation, evaluation_callbacks
 from trainer.training.tensorboard import RunTensorBoard
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,10 @@ class FitHooks:
     evaluate: Callable[[], Mapping[str, float]] | None = None
     on_first_step: Callable[[], None] | None = None
     events: EventSync | None = None
+    best: BestModel | None = None
+    """The best evaluation so far (--metric-for-best-model); every evaluation during training updates it."""
+    on_best: Callable[[int], None] | None = None
+    """Called with the optimizer step of each new best evaluation (--load-best-model-at-end: save its weights)."""
 
 
 @dataclass(frozen=True)
@@ -81,24 +85,13 @@ def training_callbacks(
     `evaluations` the evaluations every --eval-steps steps."""
     evaluations = [] if evaluations is None else evaluations
     use_bar = settings.progress == "bar" or (settings.progress == "auto" and sys.stderr.isatty())
-    progress = (
-        None
-        if use_bar
-        else ProgressLines(
-            epochs=plan.epochs,
-            steps_per_epoch=plan.steps_per_epoch,
-            global_batch_size=plan.step_batch,
-            every_steps=settings.log_every_steps,
-            total_steps=plan.total_steps,
-        )
-    )
-
+    progress = None if use_bar else _progress_lines(settings, plan)
     tensorboard = _tensorboard(settings, history, hooks.events)
 
     def save(position: Position, wait: bool) -> None:
         if tensorboard is not None:  # the output's events reach every checkpoint a resumed run may start from
             tensorboard.sync()
-        hooks.checkpoints.save(position, extra={"history": history, "evaluations": evaluations}, wait=wait)
+        hooks.checkpoints.save(position, extra=_saved_with(history, evaluations, hooks.best), wait=wait)
 
     checkpointing = Checkpointing(
         save,
@@ -113,12 +106,16 @@ def training_callbacks(
         *filter(None, [tensorboard]),
         checkpointing,
     ]
-    if hooks.evaluate is not None and settings.eval_strategy == "epoch":
-        # First in the list: the callbacks after it see the validation metrics it adds to the epoch's logs.
-        callbacks.insert(0, EpochEvaluation(hooks.evaluate, last_epoch=plan.epochs - 1, announce=use_bar))
-    evaluation = _step_evaluation(settings, plan, hooks, evaluations)
-    if evaluation is not None:
-        callbacks.insert(0, evaluation)  # before the checkpoint of the same step, which records it
+    # First in the list: the callbacks after them see the validation metrics added to the epoch's logs, and the
+    # checkpoint of the same step records the evaluation.
+    evaluating, evaluation = evaluation_callbacks(
+        settings,
+        plan,
+        Evaluating(hooks.evaluate, evaluations, hooks.best, hooks.on_best),
+        where=checkpointing.done,
+        announce=use_bar,
+    )
+    callbacks[:0] = evaluating
     if hooks.on_first_step is not None:
         callbacks.append(FirstStep(hooks.on_first_step))
     if progress is not None:
@@ -126,19 +123,25 @@ def training_callbacks(
     return CallbackSet(callbacks, checkpointing, progress, 1 if use_bar else 0, tensorboard, evaluation)
 
 
-def _step_evaluation(
-    settings: TrainSettings, plan: RunPlan, hooks: FitHooks, evaluations: list[dict[str, float]]
-) -> StepEvaluation | None:
-    """With --eval-strategy steps, the callback that evaluates every --eval-steps steps into `evaluations`."""
-    if hooks.evaluate is None or settings.eval_strategy != "steps" or settings.eval_steps is None:
-        return None
-    return StepEvaluation(
-        hooks.evaluate,
-        evaluations,
+def _progress_lines(settings: TrainSettings, plan: RunPlan) -> ProgressLines:
+    return ProgressLines(
+        epochs=plan.epochs,
         steps_per_epoch=plan.steps_per_epoch,
-        every_steps=settings.eval_steps,
+        global_batch_size=plan.step_batch,
+        every_steps=settings.log_every_steps,
         total_steps=plan.total_steps,
     )
+
+
+def _saved_with(
+    history: list[dict[str, float]], evaluations: list[dict[str, float]], best: BestModel | None
+) -> dict[str, Any]:
+    """What a checkpoint stores beside the state: so far, the history, the step evaluations and the best model."""
+    return {
+        "history": history,
+        "evaluations": evaluations,
+        **({} if best is None else {"best": best.as_dict()}),
+    }
 
 
 def _tensorboard(
@@ -168,6 +171,9 @@ class FitResult:
     evaluations: list[dict[str, float]] = field(default_factory=list)
     """The evaluations every --eval-steps steps (also those before a resume)."""
     preempted_at: Position | None = None
+    best: BestModel | None = None
+    best_summary: dict[str, Any] | None = None
+    """metrics.json's "best_model", once the final evaluation was counted."""
 
 
 def fit(
@@ -187,12 +193,16 @@ def fit(
     """
     start = restored.position if restored is not None else Position(0, 0, 0)
     extra = restored.extra if restored is not None else {}
-    result = FitResult(history=list(extra.get("history", [])), evaluations=list(extra.get("evaluations", [])))
+    result = FitResult(
+        history=list(extra.get("history", [])),
+        evaluations=list(extra.get("evaluations", [])),
+        best=hooks.best,
+    )
     callbacks = training_callbacks(settings, plan, result.history, hooks, result.evaluations)
     try:
         for epoch in range(start.epoch, plan.epochs):
             skip = start.step if epoch == start.epoch else 0
-            if skip >= epoch_steps(plan, epoch):  # resumed where --max-steps ended the run
+            if skip >= epoch_steps(plan, epoch) or _stopped_early(hooks.best):  # also after a resume
                 break
             train_ds = _epoch_dataset(model, train, plan, settings, epoch, skip)
             callbacks.resume_at(skip)
@@ -209,6 +219,10 @@ def fit(
     finally:
         callbacks.finish()
     return result
+
+
+def _stopped_early(best: BestModel | None) -> bool:
+    return best is not None and best.should_stop
 
 
 def _epoch_dataset(

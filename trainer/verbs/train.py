@@ -11,6 +11,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from trainer.data.prepare import Prepared, TrainingInputs, prepare_training_data
 from trainer.distribute import host
 from trainer.distribute.cluster import resolve_cluster
@@ -35,8 +37,10 @@ from trainer.outputs.tensorboard import TENSORBOARD_DIR, EventSync
 from trainer.outputs.timing import Timeline
 from trainer.settings.train import TrainSettings
 from trainer.storage import Storage
-from trainer.training import loop
-from trainer.training.checkpoints import CheckpointManager, fingerprint_for
+from trainer.training import best_weights, loop
+from trainer.training.best_model import BestModel, resolve_metric, tracker_for
+from trainer.training.best_weights import BestWeights
+from trainer.training.checkpoints import CheckpointManager, Restored, fingerprint_for
 from trainer.verbs.scope import Scope, VerbFrame
 
 log = logging.getLogger(__name__)
@@ -81,12 +85,23 @@ def _train(settings: TrainSettings, scope: Scope, inputs: TrainingInputs, timeli
         prepared = prepare_training_data(settings, scope.storage, inputs, scope.work, journal.record)
         timeline.mark("data_ready")
         plan = _plan(run, prepared)
+        metric = _best_metric(settings, prepared)
         model = build_and_compile(prepared.model_path, prepared.labels, settings, plan, strategy)
         timeline.mark("model_ready")
-        trained, checkpoints = _fit(run, prepared, plan, model)
+        store = (
+            BestWeights(scope.storage, scope.output, scope.work / "best", model=model, publish=run.chief)
+            if settings.load_best_model_at_end
+            else None
+        )
+        trained, checkpoints = _fit(run, prepared, plan, model, metric, store)
         evaluation = evaluate_model(model, prepared.eval, plan, prepared.labels.names)
         metrics.log_evaluation(evaluation)
         loop.complete_last_epoch(trained.history, evaluation)
+        if trained.best is not None:  # the published model's evaluation: the best one's, with its weights
+            steps = int(model.optimizer.iterations.numpy())
+            evaluation, trained.best_summary = best_weights.finish(
+                trained.best, store, evaluation, global_step=steps, epoch=len(trained.history)
+            )
         timeline.mark("evaluated")
         if run.chief:
             _publish(run, prepared, plan, model, trained, evaluation)
@@ -132,8 +147,18 @@ def _plan(run: _Run, prepared: Prepared) -> RunPlan:
     return plan
 
 
+def _best_metric(settings: TrainSettings, prepared: Prepared) -> str | None:
+    """The evaluation's name of --metric-for-best-model, checked now against what the evaluation reports (on
+    made-up outputs), not after the first evaluation; None when no option follows the best model."""
+    if not settings.tracks_best_model:
+        return None
+    names = prepared.labels.names
+    sample = metrics.evaluation(np.zeros((len(names), len(names))), np.arange(len(names)), names)
+    return resolve_metric(settings.best_metric, sample)
+
+
 def _fit(
-    run: _Run, prepared: Prepared, plan: RunPlan, model: Any
+    run: _Run, prepared: Prepared, plan: RunPlan, model: Any, metric: str | None, store: BestWeights | None
 ) -> tuple[loop.FitResult, CheckpointManager]:
     """Train from the newest checkpoint (or the start) to the end; PreemptedError once SIGTERM stopped it."""
     checkpoints = CheckpointManager(
@@ -149,15 +174,17 @@ def _fit(
     events = EventSync(
         run.scope.storage, run.scope.output, run.scope.work / "output" / TENSORBOARD_DIR, publish=run.chief
     )
-    hooks = loop.FitHooks(
-        checkpoints,
-        run.stop,
-        evaluate=lambda: evaluate_model(model, prepared.eval, plan, prepared.labels.names),
-        on_first_step=lambda: _log_startup(run.timeline),
-        events=events,
-    )
     try:
         restored = checkpoints.resume(restart=run.settings.restart)
+        hooks = loop.FitHooks(
+            checkpoints,
+            run.stop,
+            evaluate=lambda: evaluate_model(model, prepared.eval, plan, prepared.labels.names),
+            on_first_step=lambda: _log_startup(run.timeline),
+            events=events,
+            best=None if metric is None else _tracker(run.settings, metric, restored),
+            on_best=None if store is None else store.save,
+        )
         at = restored.position if restored is not None else None
         events.start(None if at is None else (at.epoch, at.global_step))
         if restored is not None:
@@ -183,6 +210,16 @@ def _fit(
             f"{checkpoints.root}: run the same command again to resume"
         )
     return result, checkpoints
+
+
+def _tracker(settings: TrainSettings, metric: str, restored: Restored | None) -> BestModel:
+    saved = restored.extra.get("best") if restored is not None else None
+    return tracker_for(
+        metric,
+        greater_is_better=settings.best_is_greater,
+        patience=settings.early_stopping_patience,
+        saved=saved,
+    )
 
 
 def _finish_as_worker(run: _Run, prepared: Prepared, model: Any, evaluation: dict[str, Any]) -> None:
@@ -224,6 +261,8 @@ def _publish(
     )
     if trained.evaluations:  # --eval-strategy steps
         document["evaluations"] = trained.evaluations
+    if trained.best_summary is not None:
+        document["best_model"] = trained.best_summary
     layout.write_json(staging / layout.METRICS_FILE, document)
     reports.write_training_reports(staging, trained.history, evaluation)
     run.journal.record.succeeded()
