@@ -41,7 +41,8 @@ class BestWeights:
         self._root = output.join(CHECKPOINTS_DIR)
         self._local = local_dir
         self._publish = publish
-        self._checkpoint = tf.train.Checkpoint(model=model)
+        # The variables alone: a Checkpoint of the model would take its optimizer along (and rewind its step).
+        self._checkpoint = tf.train.Checkpoint(weights=list(model.weights))
 
     def save(self, global_step: int) -> None:
         """Write and (publishing worker) upload the weights now; then drop best weights no resume can need."""
