@@ -177,6 +177,7 @@ TF_FREE_TRAINER_MODULES = (
     "trainer.settings",
     "trainer.settings.grammar",
     "trainer.settings.parse",
+    "trainer.settings.schedule",
     "trainer.settings.shared",
     "trainer.settings.train",
     "trainer.settings.verbs",
