@@ -126,12 +126,13 @@ def planned_dataset(
     order: np.ndarray,
     shard_policy: tf.data.experimental.AutoShardPolicy,
     drop_remainder: bool = False,
+    batch_size: int | None = None,
 ) -> tf.data.Dataset:
-    """`build_dataset` with the plan's global batch, pad id, padding multiple, XLA buckets and in-memory choice:
-    training and inference batch the same way."""
+    """`build_dataset` with the plan's global batch (or `batch_size` rows), pad id, padding multiple, XLA buckets
+    and in-memory choice: training and inference batch the same way."""
     return build_dataset(
         encoded,
-        global_batch_size=plan.global_batch,
+        global_batch_size=batch_size or plan.global_batch,
         order=order,
         drop_remainder=drop_remainder,
         pad_token_id=plan.pad_token_id,

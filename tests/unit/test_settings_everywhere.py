@@ -41,7 +41,12 @@ SAMPLES: dict[str, Any] = {
 }
 """Values with a syntax of their own; every other sample comes from the setting's type."""
 NEEDS = {"scratch_storage_class": ["--scratch-size", "10Gi"]}
-"""Settings that are only valid with another one."""
+"""Launcher settings that are only valid with another one."""
+COMPANIONS: dict[str, dict[str, Any]] = {
+    "eval_steps": {"eval_strategy": "steps"},
+    "eval_strategy": {"eval_steps": 10},
+}
+"""Trainer settings valid only together with another: given with that one (by flag) every way."""
 NOT_SETTINGS = {"config"}
 """The config file's own name: a flag and a variable, not a key of itself."""
 
@@ -198,7 +203,8 @@ def test_every_trainer_setting_by_flag_variable_and_config_key(
     verb: str, name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def read(flags: list[str], env: dict[str, str], config: dict[str, Any]) -> Any:
-        base = [w for key, v in TRAINER_REQUIRED[verb].items() if key != name for w in flag_words(key, v)]
+        given = TRAINER_REQUIRED[verb] | COMPANIONS.get(name, {})
+        base = [w for key, v in given.items() if key != name for w in flag_words(key, v)]
         with monkeypatch.context() as scoped:
             for suffix, text in env.items():
                 scoped.setenv(f"TRAINER_{suffix}", text)

@@ -100,16 +100,30 @@ class RunPlan:
     pad_token_id: int
     steps_per_epoch: int = 0
     """Training only: optimizer steps per epoch (the last partial batch is dropped)."""
+    accumulation_steps: int = 1
+    """Training only: micro-batches (of `global_batch` rows) per optimizer step."""
+    total_steps: int = 0
+    """Training only: optimizer steps of the whole run (--max-steps, else epochs x steps per epoch)."""
+    epochs: int = 0
+    """Training only: epochs begun (the last one partial when --max-steps ends it)."""
     buckets: tuple[int, ...] | None = None
     """Under XLA (--jit-compile), the lengths every batch is padded to; else None (any length)."""
     precision: Precision = FLOAT32
     """Training: the mixed-precision policy (`resolve_precision`); inference runs in float32."""
+
+    @property
+    def step_batch(self) -> int:
+        """Rows per optimizer step: the effective batch (global batch x gradient accumulation steps)."""
+        return self.global_batch * self.accumulation_steps
 
     def describe(self) -> dict[str, Any]:
         """The plan's part of run.json's "distribution"."""
         return {
             "per_replica_batch_size": self.per_replica_batch_size,
             "global_batch_size": self.global_batch,
+            "gradient_accumulation_steps": self.accumulation_steps,
+            "effective_batch_size": self.step_batch,
+            "total_steps": self.total_steps,
             "steps_per_epoch": self.steps_per_epoch,
             "pad_to_multiple_of": self.pad_to_multiple_of,
             "token_ids_in_memory": self.in_memory,
@@ -117,15 +131,21 @@ class RunPlan:
 
 
 def plan_training(settings: TrainSettings, facts: Facts) -> RunPlan:
-    """The training plan; a DataError when the training rows do not fill one global batch."""
+    """The training plan; a DataError when the training rows do not fill one optimizer step's batch."""
     global_batch = global_batch_size(settings.per_replica_batch_size, facts.replicas)
-    steps = steps_per_epoch(facts.rows, global_batch, drop_remainder=True)
+    accumulation = settings.gradient_accumulation_steps
+    steps = steps_per_epoch(facts.rows, global_batch * accumulation, drop_remainder=True)
     if steps == 0:
+        what, fix = f"global batch of {global_batch}", "--per-replica-batch-size"
+        if accumulation > 1:
+            what = f"optimizer step's batch of {global_batch * accumulation}"
+            fix += " or --gradient-accumulation-steps,"
         raise DataError(
-            f"{facts.rows} training rows are fewer than one global batch of {global_batch} "
-            f"({settings.per_replica_batch_size} per replica x {facts.replicas} replicas): lower "
-            "--per-replica-batch-size or add data"
+            f"{facts.rows} training rows are fewer than one {what} ({settings.per_replica_batch_size} per replica "
+            f"x {facts.replicas} replicas{f' x {accumulation} accumulation steps' if accumulation > 1 else ''}): "
+            f"lower {fix} or add data"
         )
+    total = settings.max_steps or steps * settings.epochs
     multiple = pad_multiple(settings.pad_to_multiple_of, gpus=facts.gpus)
     buckets = tuple(bucket_lengths(settings.max_length, multiple)) if settings.jit_compile else None
     return RunPlan(
@@ -137,6 +157,9 @@ def plan_training(settings: TrainSettings, facts: Facts) -> RunPlan:
         max_length=facts.max_length,
         pad_token_id=facts.pad_token_id or 0,
         steps_per_epoch=steps,
+        accumulation_steps=accumulation,
+        total_steps=total,
+        epochs=math.ceil(total / steps),
         buckets=buckets,
         precision=resolve_precision(settings.bf16, settings.fp16, facts.devices),
     )

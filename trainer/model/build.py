@@ -20,6 +20,7 @@ from transformers import TFAutoModelForSequenceClassification, TFPreTrainedModel
 
 from trainer.data.labels import LabelMap
 from trainer.distribute.plan import RunPlan
+from trainer.model.accumulation import use_gradient_accumulation
 from trainer.model.optimizers import build_optimizer
 from trainer.settings.problem import MULTI_LABEL, REGRESSION, SINGLE_LABEL, ProblemType
 from trainer.settings.train import LrSchedulerType, Optim, TrainSettings
@@ -122,6 +123,7 @@ def compile_classifier(
     steps_per_execution: int = 1,
     problem_type: ProblemType = SINGLE_LABEL,
     class_weights: Sequence[float] | None = None,
+    max_grad_norm: float | None = None,
 ) -> None:
     """AdamW with linear warmup then a linear decay to zero (or constant), the problem type's loss (and accuracy
     for single-label classification).
@@ -137,6 +139,7 @@ def compile_classifier(
         warmup_steps=warmup_steps(total_steps, warmup_ratio),
         weight_decay=weight_decay,
         lr_scheduler_type=lr_scheduler_type,
+        max_grad_norm=max_grad_norm,
     )
     loss, reported = loss_and_metrics(problem_type, class_weights)
     model.compile(
@@ -167,7 +170,7 @@ def build_and_compile(
         compile_classifier(
             model,
             learning_rate=settings.learning_rate,
-            total_steps=plan.steps_per_epoch * settings.epochs,
+            total_steps=plan.total_steps,
             warmup_ratio=settings.warmup_ratio,
             weight_decay=settings.weight_decay,
             optim=settings.optim,
@@ -176,7 +179,11 @@ def build_and_compile(
             steps_per_execution=settings.steps_per_execution,
             problem_type=labels.problem_type,
             class_weights=class_weights,
+            max_grad_norm=settings.max_grad_norm,
         )
+    use_gradient_accumulation(
+        model, plan.accumulation_steps, pad_multiple=plan.pad_to_multiple_of, trim=plan.buckets is None
+    )
     return model
 
 

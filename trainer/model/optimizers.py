@@ -8,12 +8,15 @@ for the ~500 rows a batch of short sentences uses (measured: about half of the o
 LazyAdam and PyTorch's SparseAdam do. Dense variables are updated exactly as by AdamWeightDecay.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 import tensorflow as tf
 from transformers import AdamWeightDecay, create_optimizer
 
 from trainer.settings.train import LrSchedulerType, Optim
+
+GradsAndVars = list[tuple[Any, tf.Variable]]
 
 NO_DECAY = ["LayerNorm", "layer_norm", "bias"]
 """Variables exempt from weight decay, as in transformers' `create_optimizer` and BERT's original recipe."""
@@ -56,9 +59,11 @@ def build_optimizer(
     warmup_steps: int,
     weight_decay: float,
     lr_scheduler_type: LrSchedulerType = "linear",
+    max_grad_norm: float | None = None,
 ) -> tf.keras.optimizers.Optimizer:
     """AdamW (beta 0.9/0.999, epsilon 1e-8) on a linear warmup, then a linear decay to zero (BERT's recipe) or,
-    with `lr_scheduler_type="constant"`, the peak rate to the end."""
+    with `lr_scheduler_type="constant"`, the peak rate to the end; with `max_grad_norm`, the gradients (summed
+    over the replicas) clipped to that global norm first, as Hugging Face's Trainer does."""
     _, schedule = create_optimizer(
         init_lr=learning_rate,
         num_train_steps=total_steps,
@@ -76,4 +81,27 @@ def build_optimizer(
         epsilon=1e-8,
         weight_decay_rate=weight_decay,
         exclude_from_weight_decay=NO_DECAY,
+        gradient_transformers=[] if max_grad_norm is None else [clip_by_global_norm(max_grad_norm)],
     )
+
+
+def clip_by_global_norm(max_norm: float) -> Callable[[GradsAndVars], GradsAndVars]:
+    """Scale the (replica-summed) gradients so their global L2 norm is at most `max_norm`, like PyTorch's
+    `clip_grad_norm_`. Keras' `global_clipnorm` would take the norm of a sparse gradient's rows as they come, a
+    token's row once per occurrence; here repeated rows are summed first, so the norm is that of the dense
+    gradient and does not depend on how the batch was split (gradient accumulation)."""
+
+    def transform(grads_and_vars: GradsAndVars) -> GradsAndVars:
+        grads = [_summed_rows(grad) for grad, _ in grads_and_vars]
+        clipped, _ = tf.clip_by_global_norm(grads, max_norm)
+        return list(zip(clipped, [var for _, var in grads_and_vars], strict=True))
+
+    return transform
+
+
+def _summed_rows(grad: Any) -> Any:
+    if not isinstance(grad, tf.IndexedSlices):
+        return grad
+    rows, positions = tf.unique(grad.indices)
+    values = tf.math.unsorted_segment_sum(grad.values, positions, tf.shape(rows)[0])
+    return tf.IndexedSlices(values, rows, grad.dense_shape)

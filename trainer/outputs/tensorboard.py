@@ -2,7 +2,7 @@
 
 Keras' TensorBoard callback (`training.tensorboard`) writes the events into the staging folder's `tensorboard/`
 while the run trains; `EventSync` uploads the new and grown files to the output just before each checkpoint is
-saved (every --checkpoint-every-steps steps, every epoch end, on SIGTERM), so a synced copy of the output shows
+saved (every --save-steps steps, every epoch end, on SIGTERM), so a synced copy of the output shows
 the curves during training, and the output's events always reach the newest checkpoint. A resumed run downloads
 them, drops what lies beyond the checkpoint it resumes from (written before a SIGKILL, say: it trains those steps
 again) and writes its own files beside them, so the curves cover every epoch once, steps increasing; a run that

@@ -5,12 +5,15 @@ Process start is read from the kernel (/proc), so interpreter start-up and impor
 falls back to when this module was imported.
 """
 
+import logging
 import os
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 _IMPORTED_AT = time.time()
+
+log = logging.getLogger(__name__)
 
 
 def utc_now() -> str:
@@ -42,3 +45,8 @@ class Timeline:
 
     def as_dict(self) -> dict[str, float]:
         return dict(self.marks)
+
+    def log_first_step(self) -> None:
+        seconds = self.mark("first_step")
+        phases = " ".join(f"{name}={at:.1f}s" for name, at in self.marks.items())
+        log.info("first training step began %.1fs after process start (%s)", seconds, phases)

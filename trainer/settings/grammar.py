@@ -172,3 +172,40 @@ def unknown_variable(environ: Mapping[str, str], prefix: str, known: Collection[
         if name.upper().startswith(prefix) and name.upper() not in known:
             return f"unknown environment variable {name}{nearest(name.upper(), known)}; unset it"
     return None
+
+
+def current_names(
+    args: Iterable[str],
+    environ: Mapping[str, str],
+    values: Mapping[str, Any],
+    renames: Mapping[str, str],
+    prefix: str,
+) -> tuple[list[str], dict[str, str], dict[str, Any], list[str]]:
+    """`args`, `environ` and config `values` with every deprecated setting name (`renames`: old -> new) spelled the
+    current way (a current name given too wins), and one line per deprecated spelling used."""
+    notes: dict[str, str] = {}
+    flags = {flag(old): flag(new) for old, new in renames.items()}
+    out_args = []
+    for arg in args:
+        name, sep, value = arg.partition("=")
+        if name in flags:
+            notes[name] = flags[name]
+            arg = flags[name] + sep + value
+        out_args.append(arg)
+    variables = {env_var(prefix, old): env_var(prefix, new) for old, new in renames.items()}
+    out_env = {name: value for name, value in environ.items() if name.upper() not in variables}
+    out_values = {key: value for key, value in values.items() if key not in renames}
+    for name, value in environ.items():
+        if name.upper() in variables:
+            notes[name] = variables[name.upper()]
+            out_env.setdefault(variables[name.upper()], value)
+    for key, value in values.items():
+        if key in renames:
+            notes[f"config key {key}"] = renames[key]
+            out_values.setdefault(renames[key], value)
+    return (
+        out_args,
+        out_env,
+        out_values,
+        [f"{old} is deprecated: use {new}" for old, new in sorted(notes.items())],
+    )

@@ -11,6 +11,7 @@ and argparse only.
 
 import argparse
 import difflib
+import logging
 import os
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -31,9 +32,12 @@ from pydantic_settings.sources.utils import parse_env_vars
 
 from trainer.contract.container import SETTINGS_ENV_PREFIX
 from trainer.settings import grammar
+from trainer.settings.schedule import DEPRECATED_SETTINGS
 from trainer.settings.shared import CONFIG_ENV, CONFIG_FIELD
 from trainer.settings.train import TrainSettings
 from trainer.settings.verbs import EvaluateSettings, ExportSettings, PredictSettings
+
+log = logging.getLogger(__name__)
 
 VERB_SETTINGS: dict[str, type[BaseSettings]] = {
     "train": TrainSettings,
@@ -134,10 +138,11 @@ def _file_values(settings_type: type[BaseSettings], path: Path | None) -> dict[s
     if path is None:
         return {}
     try:
-        data = grammar.read_config_file(path, SETTING_NAMES)
+        data = grammar.read_config_file(path, [*SETTING_NAMES, *DEPRECATED_SETTINGS])
     except grammar.SettingsFileError as e:
         raise InvalidSettings(str(e)) from e
-    return {key: value for key, value in data.items() if key in settings_type.model_fields}
+    accepted = {*settings_type.model_fields, *DEPRECATED_SETTINGS}
+    return {key: value for key, value in data.items() if key in accepted}
 
 
 def _origin(
@@ -178,7 +183,8 @@ def _run(
     verb: str, args: Sequence[str], environ: Mapping[str, str] | None, check: _Check | None = None
 ) -> Any:
     """The settings; `check` (the launcher's): what to leave out, and read no config file."""
-    env = os.environ if environ is None else environ
+    given_env = os.environ if environ is None else environ
+    args, env, _, notes = grammar.current_names(args, given_env, {}, DEPRECATED_SETTINGS, SETTINGS_ENV_PREFIX)
     unknown = grammar.unknown_variable(
         {**env, **dict.fromkeys(check.unknown if check else ())}, SETTINGS_ENV_PREFIX, KNOWN_VARIABLES
     )
@@ -186,7 +192,10 @@ def _run(
         raise InvalidSettings(unknown)
     settings_type = VERB_SETTINGS[verb]
     file_values = _file_values(settings_type, None if check else _config_path(args, env))
-    sourced = _with_sources(settings_type, environ, file_values)
+    _, _, file_values, file_notes = grammar.current_names((), {}, file_values, DEPRECATED_SETTINGS, "")
+    for note in notes + file_notes:
+        log.warning("%s (same values; see docs/release-notes.md)", note)
+    sourced = _with_sources(settings_type, None if environ is None and not notes else env, file_values)
     source = CliSettingsSource(sourced, root_parser=_Parser(prog=f"trainer {verb}"))
     try:
         return CliApp.run(sourced, cli_args=expand_optional_values(args), cli_settings_source=source)

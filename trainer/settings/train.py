@@ -14,12 +14,12 @@ from pydantic_settings import BaseSettings
 from trainer.contract.container import SCRATCH_DIR
 from trainer.settings.grammar import AutoOrBool, OptionalIntList, OptionalStrList, StrList
 from trainer.settings.problem import ProblemArguments
+from trainer.settings.schedule import ScheduleArguments
 from trainer.settings.shared import ConfigFileArguments, output_field, overwrite_field, settings_config
 
 DataFormat = Literal["auto", "csv", "tsv", "jsonl", "parquet"]
 ProgressMode = Literal["auto", "bar", "lines"]
 Optim = Literal["adamw_lazy", "adamw"]
-EvalStrategy = Literal["epoch", "no"]
 LrSchedulerType = Literal["linear", "constant"]
 MAX_POSITIONS = 512
 """BERT-family models have 512 position embeddings; longer --max-length values cannot be honoured."""
@@ -110,11 +110,6 @@ class TrainingArguments(BaseModel):
         le=4096,
         description="Examples per replica (GPU) per step; the global batch is this times the number of replicas.",
     )
-    eval_strategy: EvalStrategy = Field(
-        default="epoch",
-        description="epoch: evaluate after every epoch (validation curves); no: only once, after training. "
-        "The final evaluation always runs.",
-    )
     learning_rate: float = Field(default=5e-5, gt=0.0, le=1.0, description="Peak learning rate of AdamW.")
     lr_scheduler_type: LrSchedulerType = Field(
         default="linear",
@@ -194,15 +189,6 @@ class PerformanceArguments(BaseModel):
 
 
 class CheckpointArguments(BaseModel):
-    checkpoint_every_steps: int = Field(
-        default=200,
-        ge=0,
-        description="Also checkpoint every N optimizer steps within an epoch (0: only at epoch ends). "
-        "Checkpoints go to <output>/checkpoints/ and a rerun with the same output resumes from the newest.",
-    )
-    keep_checkpoints: int = Field(
-        default=2, ge=1, le=100, description="How many complete checkpoints to keep."
-    )
     restart: bool = Field(
         default=False,
         description="Discard the checkpoints under the output and train from the start.",
@@ -264,6 +250,7 @@ class TrainSettings(
     DistributionArguments,
     CheckpointArguments,
     ProblemArguments,
+    ScheduleArguments,
     PerformanceArguments,
     TrainingArguments,
     DataArguments,

@@ -56,6 +56,10 @@ class _EpochSteps(keras.callbacks.Callback):
         self._epoch = epoch
         self._last_step = self.step_offset
 
+    def done(self) -> tuple[int, int]:
+        """(optimizer steps of the run done, 1-based epoch) as of the last step seen."""
+        return self._epoch * self.steps_per_epoch + self._last_step, self._epoch + 1
+
     def _advance(self, batch: int) -> tuple[int, int]:
         """(previous step, this step) of the epoch; `batch` is the last step of the call: with steps_per_execution
         N, Keras reports every N steps."""
@@ -80,10 +84,12 @@ class ProgressLines(_EpochSteps):
         global_batch_size: int,
         every_steps: int,
         gpus: int = 0,
+        total_steps: int | None = None,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         super().__init__(steps_per_epoch=steps_per_epoch, every_steps=every_steps, allow_zero=False)
         self.epochs = epochs
+        self.total_steps = total_steps or epochs * steps_per_epoch
         self.global_batch_size = global_batch_size
         self.gpus = gpus
         self._clock = clock
@@ -107,7 +113,7 @@ class ProgressLines(_EpochSteps):
         now = self._clock()
         elapsed = now - self._epoch_start
         rate = (batch + 1) * self.global_batch_size / elapsed if elapsed > 0 else 0.0
-        remaining = self.epochs * self.steps_per_epoch - (self._epoch * self.steps_per_epoch + step)
+        remaining = self.total_steps - (self._epoch * self.steps_per_epoch + step)
         eta = remaining * (now - (self._train_start or now)) / self._steps_run
         log.info(
             "epoch %d/%d step %d/%d %s examples/s=%.1f eta=%s",
@@ -154,7 +160,8 @@ class Preempted(Exception):  # noqa: N818 - an event, not a failure: training st
 
 
 class Checkpointing(_EpochSteps):
-    """Checkpoints every `every_steps` steps and at every epoch end; stops at the next step after `stop` is set.
+    """Checkpoints every `every_steps` steps and (`at_epoch_end`) at every epoch end, also an epoch --max-steps
+    cut short; stops at the next step after `stop` is set.
 
     `stop` is the preemption signal (SIGTERM): the state is saved and uploaded, then `Preempted` ends `fit`.
     """
@@ -166,10 +173,18 @@ class Checkpointing(_EpochSteps):
         steps_per_epoch: int,
         every_steps: int,
         stop: threading.Event,
+        at_epoch_end: bool = True,
     ) -> None:
         super().__init__(steps_per_epoch=steps_per_epoch, every_steps=every_steps, allow_zero=True)
-        self._save = save
+        self._save_now = save
         self._stop = stop
+        self._at_epoch_end = at_epoch_end
+        self._saved: Position | None = None
+
+    def _save(self, position: Position, wait: bool) -> None:
+        if position != self._saved:  # a step checkpoint may fall on the end of a cut-short epoch
+            self._saved = position
+            self._save_now(position, wait)
 
     def _position(self, epoch: int, step: int) -> Position:
         if step >= self.steps_per_epoch:
@@ -186,7 +201,8 @@ class Checkpointing(_EpochSteps):
             self._save(self._position(self._epoch, step), False)
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
-        self._save(self._position(epoch, self.steps_per_epoch), False)
+        if self._at_epoch_end:
+            self._save(self._position(epoch, self._last_step), False)
 
 
 class EpochHistory(keras.callbacks.Callback):

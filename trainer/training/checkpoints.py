@@ -98,13 +98,13 @@ def find_complete(storage: Storage, root: Location) -> list[str]:
 
 def fingerprint_for(settings: TrainSettings, plan: RunPlan, labels: LabelMap) -> dict[str, Any]:
     """What must not change across a resume; a checkpoint made with other values is refused (`restore_latest`).
-    The keys are stored in every checkpoint's meta.json: renaming one would refuse every earlier checkpoint, and
-    a new key is added only when its setting is away from its default, so earlier checkpoints still resume.
+    The keys are stored in every checkpoint's meta.json: renaming one would refuse every earlier checkpoint. Keys
+    of later options are added only when set away from their defaults, so earlier checkpoints still resume.
 
     The precision is not among them: mixed_bfloat16 keeps float32 variables and the same optimizer state, so a
     checkpoint made in float32 resumes in bfloat16 and the other way round, and `--bf16 auto` may resolve
     differently on the node a retried pod lands on; refusing that resume would throw the progress away."""
-    return {
+    fingerprint = {
         "model": settings.model,
         "labels": list(labels.names),
         "global_batch_size": plan.global_batch,
@@ -114,6 +114,12 @@ def fingerprint_for(settings: TrainSettings, plan: RunPlan, labels: LabelMap) ->
         "group_by_length": settings.group_by_length,  # the batches of a resumed epoch depend on it
         **problem_fingerprint(settings, labels),
     }
+    later = {
+        "gradient_accumulation_steps": (plan.accumulation_steps, 1),
+        "max_steps": (settings.max_steps, None),
+    }
+    fingerprint.update({key: value for key, (value, default) in later.items() if value != default})
+    return fingerprint
 
 
 def problem_fingerprint(settings: TrainSettings, labels: LabelMap) -> dict[str, Any]:

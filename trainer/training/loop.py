@@ -22,9 +22,9 @@ from trainer.distribute.strategy import LOST_PEER_ERRORS, has_gpus, input_shard_
 from trainer.errors import UsageError
 from trainer.outputs.tensorboard import EventSync
 from trainer.settings.train import TrainSettings
+from trainer.training.best_model import BestModel
 from trainer.training.callbacks import (
     Checkpointing,
-    EpochEvaluation,
     EpochHistory,
     FirstStep,
     Preempted,
@@ -32,6 +32,7 @@ from trainer.training.callbacks import (
     validation_logs,
 )
 from trainer.training.checkpoints import CheckpointManager, Position, Restored
+from trainer.training.evaluations import Evaluating, StepEvaluation, evaluation_callbacks
 from trainer.training.tensorboard import RunTensorBoard
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,10 @@ class FitHooks:
     evaluate: Callable[[], Mapping[str, float]] | None = None
     on_first_step: Callable[[], None] | None = None
     events: EventSync | None = None
+    best: BestModel | None = None
+    """The best evaluation so far (--metric-for-best-model); every evaluation during training updates it."""
+    on_best: Callable[[int], None] | None = None
+    """Called with the optimizer step of each new best evaluation (--load-best-model-at-end: save its weights)."""
 
 
 @dataclass(frozen=True)
@@ -57,12 +62,12 @@ class CallbackSet:
     verbose: int
     """Keras' own progress bar (1) or not (0)."""
     tensorboard: RunTensorBoard | None = None
+    evaluation: StepEvaluation | None = None
 
     def resume_at(self, skip: int) -> None:
         """The next `fit` call starts `skip` steps into its epoch."""
-        self.checkpointing.step_offset = skip
-        if self.progress is not None:
-            self.progress.step_offset = skip
+        for counting in filter(None, [self.checkpointing, self.progress, self.evaluation]):
+            counting.step_offset = skip
 
     def finish(self) -> None:
         """After the last `fit` (or a preempted one): the TensorBoard events closed and synced."""
@@ -71,49 +76,74 @@ class CallbackSet:
 
 
 def training_callbacks(
-    settings: TrainSettings, plan: RunPlan, history: list[dict[str, float]], hooks: FitHooks
+    settings: TrainSettings,
+    plan: RunPlan,
+    history: list[dict[str, float]],
+    hooks: FitHooks,
+    evaluations: list[dict[str, float]] | None = None,
 ) -> CallbackSet:
-    """The callbacks of one run, in the order they must see each epoch's logs; `history` collects the epochs."""
+    """The callbacks of one run, in the order they must see each epoch's logs; `history` collects the epochs,
+    `evaluations` the evaluations every --eval-steps steps."""
+    evaluations = [] if evaluations is None else evaluations
     use_bar = settings.progress == "bar" or (settings.progress == "auto" and sys.stderr.isatty())
-    progress = (
-        None
-        if use_bar
-        else ProgressLines(
-            epochs=settings.epochs,
-            steps_per_epoch=plan.steps_per_epoch,
-            global_batch_size=plan.global_batch,
-            every_steps=settings.log_every_steps,
-            gpus=plan.replicas if has_gpus() else 0,  # one replica per GPU, across every worker
-        )
-    )
-
+    progress = None if use_bar else _progress_lines(settings, plan)
     tensorboard = _tensorboard(settings, history, hooks.events)
 
     def save(position: Position, wait: bool) -> None:
         if tensorboard is not None:  # the output's events reach every checkpoint a resumed run may start from
             tensorboard.sync()
-        hooks.checkpoints.save(position, extra={"history": history}, wait=wait)
+        hooks.checkpoints.save(position, extra=_saved_with(history, evaluations, hooks.best), wait=wait)
 
     checkpointing = Checkpointing(
         save,
         steps_per_epoch=plan.steps_per_epoch,
-        every_steps=settings.checkpoint_every_steps,
+        every_steps=settings.save_every_steps,
         stop=hooks.stop,
+        at_epoch_end=settings.save_strategy != "no",
     )
     # TensorBoard after the callbacks that complete an epoch's logs, before the one that checkpoints it.
     callbacks: list[Any] = [
-        EpochHistory(history, plan.global_batch),
+        EpochHistory(history, plan.step_batch),
         *filter(None, [tensorboard]),
         checkpointing,
     ]
-    if hooks.evaluate is not None and settings.eval_strategy == "epoch":
-        # First in the list: the callbacks after it see the validation metrics it adds to the epoch's logs.
-        callbacks.insert(0, EpochEvaluation(hooks.evaluate, last_epoch=settings.epochs - 1, announce=use_bar))
+    # First in the list: the callbacks after them see the validation metrics added to the epoch's logs, and the
+    # checkpoint of the same step records the evaluation.
+    evaluating, evaluation = evaluation_callbacks(
+        settings,
+        plan,
+        Evaluating(hooks.evaluate, evaluations, hooks.best, hooks.on_best),
+        where=checkpointing.done,
+        announce=use_bar,
+    )
+    callbacks[:0] = evaluating
     if hooks.on_first_step is not None:
         callbacks.append(FirstStep(hooks.on_first_step))
     if progress is not None:
         callbacks.append(progress)
-    return CallbackSet(callbacks, checkpointing, progress, 1 if use_bar else 0, tensorboard)
+    return CallbackSet(callbacks, checkpointing, progress, 1 if use_bar else 0, tensorboard, evaluation)
+
+
+def _progress_lines(settings: TrainSettings, plan: RunPlan) -> ProgressLines:
+    return ProgressLines(
+        epochs=plan.epochs,
+        steps_per_epoch=plan.steps_per_epoch,
+        global_batch_size=plan.step_batch,
+        every_steps=settings.log_every_steps,
+        total_steps=plan.total_steps,
+        gpus=plan.replicas if has_gpus() else 0,  # one replica per GPU, across every worker
+    )
+
+
+def _saved_with(
+    history: list[dict[str, float]], evaluations: list[dict[str, float]], best: BestModel | None
+) -> dict[str, Any]:
+    """What a checkpoint stores beside the state: so far, the history, the step evaluations and the best model."""
+    return {
+        "history": history,
+        "evaluations": evaluations,
+        **({} if best is None else {"best": best.as_dict()}),
+    }
 
 
 def _tensorboard(
@@ -139,7 +169,12 @@ def complete_last_epoch(history: list[dict[str, float]], eval_metrics: Mapping[s
 @dataclass
 class FitResult:
     history: list[dict[str, float]] = field(default_factory=list)
+    evaluations: list[dict[str, float]] = field(default_factory=list)
+    """The evaluations every --eval-steps steps (also those before a resume)."""
     preempted_at: Position | None = None
+    best: BestModel | None = None
+    best_summary: dict[str, Any] | None = None
+    """metrics.json's "best_model", once the final evaluation was counted."""
 
 
 def fit(
@@ -158,11 +193,18 @@ def fit(
     function, not Keras' second one.
     """
     start = restored.position if restored is not None else Position(0, 0, 0)
-    result = FitResult(history=list(restored.extra.get("history", [])) if restored is not None else [])
-    callbacks = training_callbacks(settings, plan, result.history, hooks)
+    extra = restored.extra if restored is not None else {}
+    result = FitResult(
+        history=list(extra.get("history", [])),
+        evaluations=list(extra.get("evaluations", [])),
+        best=hooks.best,
+    )
+    callbacks = training_callbacks(settings, plan, result.history, hooks, result.evaluations)
     try:
-        for epoch in range(start.epoch, settings.epochs):
+        for epoch in range(start.epoch, plan.epochs):
             skip = start.step if epoch == start.epoch else 0
+            if skip >= epoch_steps(plan, epoch) or _stopped_early(hooks.best):  # also after a resume
+                break
             train_ds = _epoch_dataset(model, train, plan, settings, epoch, skip)
             callbacks.resume_at(skip)
             with _fit_errors(plan, settings):
@@ -180,13 +222,18 @@ def fit(
     return result
 
 
+def _stopped_early(best: BestModel | None) -> bool:
+    return best is not None and best.should_stop
+
+
 def _epoch_dataset(
     model: Any, train: Encoded, plan: RunPlan, settings: TrainSettings, epoch: int, skip: int
 ) -> tf.data.Dataset:
-    """Epoch `epoch`'s batches from step `skip` on."""
+    """Epoch `epoch`'s batches from step `skip` on, to the end of the epoch or of --max-steps; a batch holds the
+    rows of one optimizer step (all its accumulated micro-batches)."""
     order = pipeline.epoch_order(
         len(train),
-        plan.global_batch,
+        plan.step_batch,
         seed=settings.seed,
         epoch=epoch,
         skip_steps=skip,
@@ -195,10 +242,16 @@ def _epoch_dataset(
     return pipeline.planned_dataset(
         train,
         plan,
-        order=order,
+        order=order[: (epoch_steps(plan, epoch) - skip) * plan.step_batch],
         shard_policy=input_shard_policy(model.distribute_strategy),
         drop_remainder=True,
+        batch_size=plan.step_batch,
     )
+
+
+def epoch_steps(plan: RunPlan, epoch: int) -> int:
+    """Optimizer steps epoch `epoch` trains: all of them, or what is left of --max-steps."""
+    return max(0, min(plan.steps_per_epoch, plan.total_steps - epoch * plan.steps_per_epoch))
 
 
 @contextmanager

@@ -38,7 +38,9 @@ from trainer.outputs.run_record import RunJournal
 from trainer.outputs.tensorboard import TENSORBOARD_DIR, EventSync
 from trainer.outputs.timing import Timeline
 from trainer.settings.train import TrainSettings
-from trainer.training import loop
+from trainer.training import best_weights, loop
+from trainer.training.best_model import metric_for_problem, tracker_for
+from trainer.training.best_weights import BestWeights
 from trainer.training.checkpoints import CheckpointManager, fingerprint_for
 from trainer.verbs.fetching import Fetching
 from trainer.verbs.scope import Scope
@@ -80,20 +82,35 @@ def train(settings: TrainSettings, scope: Scope, fetching: Fetching, timeline: T
         prepared = fetching.result(journal.record)
         timeline.mark("data_ready")
         plan = _plan(run, prepared)
+        metric = (  # checked now against what this problem type reports, not at the first evaluation
+            metric_for_problem(settings.best_metric, prepared.labels.problem_type)
+            if settings.tracks_best_model
+            else None
+        )
         model = build_and_compile(
             prepared.model_path, prepared.labels, settings, plan, strategy, prepared.class_weights
         )
         timeline.mark("model_ready")
+        store = (
+            BestWeights(scope.storage, scope.output, scope.work / "best", model=model, publish=run.chief)
+            if settings.load_best_model_at_end
+            else None
+        )
         checkpoints = _checkpoint_manager(run, prepared, plan, model)
         try:
-            history = _fit(run, prepared, plan, model, checkpoints)
+            trained = _fit(run, prepared, plan, model, checkpoints, metric, store)
             # The last checkpoints are written and uploaded while the model is evaluated and exported.
             evaluation = evaluate_model(model, prepared.eval, plan, prepared.labels, settings.threshold)
             metrics.log_evaluation(evaluation)
-            loop.complete_last_epoch(history, evaluation)
+            loop.complete_last_epoch(trained.history, evaluation)
+            if trained.best is not None:  # the published model's evaluation: the best one's, with its weights
+                steps = int(model.optimizer.iterations.numpy())
+                evaluation, trained.best_summary = best_weights.finish(
+                    trained.best, store, evaluation, global_step=steps, epoch=len(trained.history)
+                )
             timeline.mark("evaluated")
             if run.chief:
-                _publish(run, prepared, plan, model, history, evaluation, checkpoints)
+                _publish(run, prepared, plan, model, trained, evaluation, checkpoints)
                 _discard(checkpoints)
             else:
                 _finish_as_worker(run, prepared, model, evaluation)
@@ -126,14 +143,18 @@ def _plan(run: _Run, prepared: Prepared) -> RunPlan:
         else "memory-mapped from scratch disk, read per batch (--keep-in-memory false)",
     )
     log.info(
-        "strategy=%s replicas=%d global_batch=%d (%d per replica x %d) steps_per_epoch=%d epochs=%d",
+        "strategy=%s replicas=%d global_batch=%d (%d per replica x %d) effective_batch=%d (x %d accumulation "
+        "steps) steps_per_epoch=%d epochs=%d optimizer_steps=%d",
         strategy_name(run.strategy),
         plan.replicas,
         plan.global_batch,
         plan.per_replica_batch_size,
         plan.replicas,
+        plan.step_batch,
+        plan.accumulation_steps,
         plan.steps_per_epoch,
-        run.settings.epochs,
+        plan.epochs,
+        plan.total_steps,
     )
     return plan
 
@@ -144,34 +165,50 @@ def _checkpoint_manager(run: _Run, prepared: Prepared, plan: RunPlan, model: Any
         run.scope.output,
         run.scope.work / "checkpoints",
         model=model,
-        keep=run.settings.keep_checkpoints,
+        keep=run.settings.save_total_limit,
         publish=run.chief,  # the others write theirs to their own scratch and delete it (TensorFlow's temp-dir rule)
         fingerprint=fingerprint_for(run.settings, plan, prepared.labels),
     )
 
 
 def _fit(
-    run: _Run, prepared: Prepared, plan: RunPlan, model: Any, checkpoints: CheckpointManager
-) -> list[dict[str, float]]:
+    run: _Run,
+    prepared: Prepared,
+    plan: RunPlan,
+    model: Any,
+    checkpoints: CheckpointManager,
+    metric: str | None,
+    store: BestWeights | None,
+) -> loop.FitResult:
     """Train from the newest checkpoint (or the start) to the end; PreemptedError once SIGTERM stopped it (its
     checkpoint uploaded)."""
     # Written live into the staging folder, synced to the output, published with the run.
     events = EventSync(
         run.scope.storage, run.scope.output, run.scope.work / "output" / TENSORBOARD_DIR, publish=run.chief
     )
-    hooks = loop.FitHooks(
-        checkpoints,
-        run.stop,
-        evaluate=lambda: evaluate_model(model, prepared.eval, plan, prepared.labels, run.settings.threshold),
-        on_first_step=lambda: _log_startup(run.timeline),
-        events=events,
-    )
     try:
         restored = checkpoints.resume(restart=run.settings.restart)
+        hooks = loop.FitHooks(
+            checkpoints,
+            run.stop,
+            evaluate=lambda: evaluate_model(
+                model, prepared.eval, plan, prepared.labels, run.settings.threshold
+            ),
+            on_first_step=run.timeline.log_first_step,
+            events=events,
+            best=None
+            if metric is None
+            else tracker_for(
+                metric,
+                greater_is_better=run.settings.best_is_greater,
+                patience=run.settings.early_stopping_patience,
+                saved=restored.extra.get("best") if restored is not None else None,
+            ),
+            on_best=None if store is None else store.save,
+        )
         at = restored.position if restored is not None else None
         events.start(None if at is None else (at.epoch, at.global_step))
         if restored is not None:
-            at = restored.position
             checkpoint = str(checkpoints.root.join(restored.name))
             run.journal.resumed(
                 epoch=at.epoch, step=at.step, optimizer_step=at.global_step, checkpoint=checkpoint
@@ -190,11 +227,7 @@ def _fit(
             f"stopped by SIGTERM at epoch {at.epoch + 1} step {at.step} after uploading its checkpoint to "
             f"{checkpoints.root}: run the same command again to resume"
         )
-    log.info(
-        "checkpoints: training waited %.2fs for their snapshots in all; they are written and uploaded behind it",
-        checkpoints.stall_seconds,
-    )
-    return result.history
+    return result
 
 
 def _finish_as_worker(run: _Run, prepared: Prepared, model: Any, evaluation: dict[str, Any]) -> None:
@@ -214,7 +247,7 @@ def _publish(
     prepared: Prepared,
     plan: RunPlan,
     model: Any,
-    history: list[dict[str, float]],
+    trained: loop.FitResult,
     evaluation: dict[str, Any],
     checkpoints: CheckpointManager,
 ) -> None:
@@ -228,9 +261,13 @@ def _publish(
     serving.write_serving_folder(model, prepared.tokenizer, names, staging / serving.SERVING_DIR)
     timeline.mark("serving_exported")
     checkpoints.wait()  # the end of training waits for the uploads; they ran while it evaluated and exported
+    log.info(
+        "checkpoints: training waited %.2fs for their snapshots in all; they were written and uploaded behind it",
+        checkpoints.stall_seconds,
+    )
     timeline.mark("checkpoints_uploaded")
     document = metrics.training_document(
-        history,
+        trained.history,
         evaluation,
         plan,
         optimizer_steps=int(model.optimizer.iterations.numpy()),
@@ -238,8 +275,12 @@ def _publish(
         rows={"train": len(prepared.train), "eval": len(prepared.eval)},
         checkpoint_stall_seconds=checkpoints.stall_seconds,
     )
+    if trained.evaluations:  # --eval-strategy steps
+        document["evaluations"] = trained.evaluations
+    if trained.best_summary is not None:
+        document["best_model"] = trained.best_summary
     layout.write_json(staging / layout.METRICS_FILE, document)
-    reports.write_training_reports(staging, history, evaluation)
+    reports.write_training_reports(staging, trained.history, evaluation)
     run.journal.record.succeeded()
     layout.write_json(staging / layout.RUN_FILE, run.journal.record.as_dict())
     run.scope.storage.publish(staging, run.scope.output, marker=layout.SUCCESS_MARKER)
@@ -256,9 +297,3 @@ def _discard(checkpoints: CheckpointManager) -> None:
     removed = checkpoints.discard()
     if removed:
         log.info("removed %d checkpoint objects under %s: the run is published", removed, checkpoints.root)
-
-
-def _log_startup(timeline: Timeline) -> None:
-    seconds = timeline.mark("first_step")
-    phases = " ".join(f"{name}={at:.1f}s" for name, at in timeline.marks.items())
-    log.info("first training step began %.1fs after process start (%s)", seconds, phases)

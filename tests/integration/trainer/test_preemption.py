@@ -2,6 +2,7 @@
 with the same arguments against the loopback S3 server. They resume, finish the planned steps and publish once."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -167,3 +168,85 @@ def test_sigterm_checkpoints_gracefully_and_resumes_ignoring_a_cut_off_upload(
     # A run after _SUCCESS is a no-op, and --restart with --overwrite trains from scratch.
     again = run_trainer(argv, s3.endpoint, tmp_path / "w4")
     assert again.returncode == 0 and "nothing to do" in again.stderr
+
+
+def test_sigkill_with_gradient_accumulation_resumes_at_an_optimizer_step_and_ends_as_uninterrupted(
+    staged: Staged, tmp_path: Path
+) -> None:
+    s3 = staged
+    steps_per_epoch = 480 // (16 * 2)  # optimizer steps of 2 micro-batches of 16
+    accumulate = ("--gradient-accumulation-steps", "2", "--save-strategy", "epoch", "--epochs", "3")
+    reference = s3.output("accumulated-uninterrupted")
+    done = run_trainer(args(s3, reference, *accumulate), s3.endpoint, tmp_path / "w0")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "effective_batch=32 (x 2 accumulation steps)" in done.stderr
+
+    output = s3.output("accumulated-killed")
+    argv = args(s3, output, *accumulate)
+    process = start(s3, argv, tmp_path / "w1")
+    first = wait_for_checkpoint(s3, output, process)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert first == f"ckpt-{steps_per_epoch:010d}"  # named by the optimizer step: the end of epoch 1
+
+    resumed = run_trainer(argv, s3.endpoint, tmp_path / "w2")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    run = read_json(s3.endpoint, output, "run.json")
+    assert run["attempts"][1]["resumed_from"]["optimizer_step"] in (steps_per_epoch, 2 * steps_per_epoch)
+    distribution = run["distribution"]
+    assert (distribution["global_batch_size"], distribution["effective_batch_size"]) == (16, 32)
+    assert distribution["gradient_accumulation_steps"] == 2
+    metrics = read_json(s3.endpoint, output, "metrics.json")
+    assert metrics["throughput"]["optimizer_steps"] == 3 * steps_per_epoch
+    expected, actual = weights(s3, reference, tmp_path), weights(s3, output, tmp_path)
+    for name in expected:
+        np.testing.assert_allclose(actual[name], expected[name], rtol=1e-6, atol=1e-7, err_msg=name)
+
+
+def wait_for_step(
+    s3: Staged, output: str, process: subprocess.Popen[str], step: int, timeout: float = 180
+) -> None:
+    """Until a complete checkpoint at `step` or later is in storage."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        steps = [int(k.split("/")[1][5:]) for k in keys(s3, output) if re.search(r"/ckpt-\d+/COMPLETE$", k)]
+        if any(s >= step for s in steps):
+            return
+        assert process.poll() is None, process.communicate()[1][-3000:]
+        time.sleep(0.2)
+    process.kill()
+    raise AssertionError(f"no checkpoint at step {step} or later landed in time")
+
+
+def test_sigkill_keeps_the_best_so_far_and_the_patience_count(staged: Staged, tmp_path: Path) -> None:
+    """ "Higher loss is better" on a task whose loss falls: the evaluation at step 10 stays the best, and with
+    patience 3 the run stops at step 40, also when it was killed after step 20 and resumed."""
+    s3 = staged
+    best = (
+        *("--eval-strategy", "steps", "--eval-steps", "10", "--save-steps", "10", "--load-best-model-at-end"),
+        *("--metric-for-best-model", "loss", "--greater-is-better", "--early-stopping-patience", "3"),
+    )
+    reference = s3.output("best-uninterrupted")
+    done = run_trainer(args(s3, reference, *best), s3.endpoint, tmp_path / "w0")
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    output = s3.output("best-killed")
+    argv = args(s3, output, *best)
+    process = start(s3, argv, tmp_path / "w1")
+    wait_for_step(s3, output, process, 20)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert any(k.startswith("checkpoints/best-0000000010/") for k in keys(s3, output))
+
+    resumed = run_trainer(argv, s3.endpoint, tmp_path / "w2")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert read_json(s3.endpoint, output, "run.json")["attempts"][1]["resumed_from"]["optimizer_step"] >= 20
+    expected, actual = (read_json(s3.endpoint, o, "metrics.json") for o in (reference, output))
+    assert actual["best_model"] == expected["best_model"]
+    assert (actual["best_model"]["global_step"], actual["best_model"]["stopped_early"]) == (10, True)
+    assert actual["throughput"]["optimizer_steps"] == expected["throughput"]["optimizer_steps"] == 40
+    reference_weights, published = weights(s3, reference, tmp_path), weights(s3, output, tmp_path)
+    for name in reference_weights:  # both published the weights of step 10
+        np.testing.assert_allclose(
+            published[name], reference_weights[name], rtol=1e-6, atol=1e-7, err_msg=name
+        )

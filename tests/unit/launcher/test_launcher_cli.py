@@ -178,6 +178,8 @@ TF_FREE_TRAINER_MODULES = (
     "trainer.settings",
     "trainer.settings.grammar",
     "trainer.settings.parse",
+    "trainer.settings.problem",
+    "trainer.settings.schedule",
     "trainer.settings.shared",
     "trainer.settings.train",
     "trainer.settings.verbs",

@@ -70,8 +70,8 @@ def test_environment_variables_fill_every_option(monkeypatch: pytest.MonkeyPatch
         (["--bf16", "--fp16"], "--bf16 and --fp16 exclude each other: choose one"),
         (["--optim", "sgd"], "--optim (TRAINER_OPTIM): Input should be 'adamw_lazy' or 'adamw'"),
         (
-            ["--eval-strategy", "steps"],
-            "--eval-strategy (TRAINER_EVAL_STRATEGY): Input should be 'epoch' or 'no'",
+            ["--eval-strategy", "sometimes"],
+            "--eval-strategy (TRAINER_EVAL_STRATEGY): Input should be 'epoch', 'steps' or 'no'",
         ),
     ],
 )

@@ -53,6 +53,9 @@ def test_a_training_plan_resolves_every_number_and_leaves_the_settings_as_given(
     assert plan.describe() == {
         "per_replica_batch_size": 16,
         "global_batch_size": 32,
+        "gradient_accumulation_steps": 1,
+        "effective_batch_size": 32,
+        "total_steps": 9,
         "steps_per_epoch": 3,
         "pad_to_multiple_of": 1,
         "token_ids_in_memory": True,
@@ -60,6 +63,9 @@ def test_a_training_plan_resolves_every_number_and_leaves_the_settings_as_given(
     assert list(plan.describe()) == [  # run.json's key order
         "per_replica_batch_size",
         "global_batch_size",
+        "gradient_accumulation_steps",
+        "effective_batch_size",
+        "total_steps",
         "steps_per_epoch",
         "pad_to_multiple_of",
         "token_ids_in_memory",
@@ -90,6 +96,27 @@ def test_fewer_rows_than_one_global_batch_is_a_data_error_naming_the_fix() -> No
         "40 training rows are fewer than one global batch of 64 (32 per replica x 2 replicas): "
         "lower --per-replica-batch-size or add data"
     )
+
+
+def test_gradient_accumulation_counts_optimizer_steps_of_the_effective_batch() -> None:
+    plan = plan_training(
+        settings(per_replica_batch_size=8, gradient_accumulation_steps=3, epochs=2), facts(rows=100)
+    )
+    assert (plan.global_batch, plan.step_batch, plan.accumulation_steps) == (16, 48, 3)
+    assert (plan.steps_per_epoch, plan.total_steps, plan.epochs) == (2, 4, 2)
+    assert plan.describe()["effective_batch_size"] == 48
+    with pytest.raises(DataError) as raised:
+        plan_training(settings(per_replica_batch_size=16, gradient_accumulation_steps=4), facts(rows=100))
+    assert str(raised.value) == (
+        "100 training rows are fewer than one optimizer step's batch of 128 (16 per replica x 2 replicas x 4 "
+        "accumulation steps): lower --per-replica-batch-size or --gradient-accumulation-steps, or add data"
+    )
+
+
+def test_max_steps_overrides_epochs_and_may_end_inside_an_epoch() -> None:
+    plan = plan_training(settings(per_replica_batch_size=10, epochs=1, max_steps=12), facts(rows=100))
+    assert (plan.steps_per_epoch, plan.total_steps, plan.epochs) == (5, 12, 3)
+    assert plan_training(settings(max_steps=2, per_replica_batch_size=10), facts(rows=100)).epochs == 1
 
 
 def test_evaluate_and_predict_plan_with_trainings_batch_and_padding_rules() -> None:

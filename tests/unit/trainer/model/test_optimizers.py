@@ -88,3 +88,21 @@ def test_constant_schedule_and_no_weight_decay_keep_the_legacy_optimizer_family(
     var = table("dense/kernel")
     opt._create_all_weights([var])  # what compile_classifier calls so a checkpoint can restore into the slots
     assert opt.get_slot(var, "m").shape == var.shape
+
+
+@pytest.mark.parametrize("optim", ["adamw", "adamw_lazy"])
+def test_max_grad_norm_clips_the_global_norm_of_dense_and_sparse_gradients(optim: str) -> None:
+    optimizer = build_optimizer(
+        optim=optim, learning_rate=0.1, total_steps=10, warmup_steps=0, weight_decay=0.0, max_grad_norm=1.0
+    )
+    dense = tf.Variable(tf.zeros([2]))
+    rows = table()
+    sparse = tf.IndexedSlices(
+        tf.constant([[6.0, 0.0]]), tf.constant([1], tf.int64), tf.constant([6, 2], tf.int64)
+    )
+    clipped = optimizer._transform_gradients([(tf.constant([0.0, 8.0]), dense), (sparse, rows)])
+    assert float(tf.linalg.global_norm([g for g, _ in clipped])) == pytest.approx(1.0)  # was 10
+    unclipped = build_optimizer(
+        optim=optim, learning_rate=0.1, total_steps=10, warmup_steps=0, weight_decay=0.0
+    )
+    assert unclipped.gradient_transformers == []

@@ -77,3 +77,23 @@ def test_the_launchers_check_demands_no_value_a_pod_side_config_file_may_give() 
         check_settings("train", ["--config", "/etc/trainer/run.yaml", "--epochs", "0"], {})
     with pytest.raises(InvalidSettings, match="unknown environment variable TRAINER_EPOCHZ"):
         check_settings("train", REQUIRED, {"TRAINER_EPOCHZ": "3"})
+
+
+def test_the_former_checkpoint_flags_still_work_by_flag_variable_and_config_key_with_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    required = ["--model", "m", "--train-data", "t.csv", "--output", "o"]
+    by_flag = parse("train", [*required, "--checkpoint-every-steps=7", "--keep-checkpoints", "3"])
+    assert (by_flag.save_steps, by_flag.save_total_limit) == (7, 3)
+    assert [r.getMessage() for r in caplog.records] == [
+        "--checkpoint-every-steps is deprecated: use --save-steps (same values; see docs/release-notes.md)",
+        "--keep-checkpoints is deprecated: use --save-total-limit (same values; see docs/release-notes.md)",
+    ]
+    monkeypatch.setenv("TRAINER_KEEP_CHECKPOINTS", "4")
+    assert parse("train", required).save_total_limit == 4
+    assert parse("train", [*required, "--save-total-limit", "5"]).save_total_limit == 5  # the flag wins
+    monkeypatch.delenv("TRAINER_KEEP_CHECKPOINTS")
+    config = tmp_path / "run.yaml"
+    config.write_text("checkpoint_every_steps: 0\n")
+    assert parse("train", [*required, "--config", str(config)]).save_steps == 0
+    check_settings("train", [*required, "--keep-checkpoints", "2"], {"TRAINER_CHECKPOINT_EVERY_STEPS": "5"})

@@ -138,3 +138,67 @@ def test_with_steps_per_execution_checkpoints_and_progress_fire_when_a_multiple_
     assert lines[0].endswith(
         "examples/s=8.0 eta=0:00:06"
     )  # 8 steps x 8 rows in 8 s; 6 steps left at 1 s each
+
+
+def test_an_epoch_cut_short_by_max_steps_is_checkpointed_where_it_ended_once() -> None:
+    import threading
+
+    from trainer.training.callbacks import Checkpointing
+    from trainer.training.checkpoints import Position
+
+    saved: list[Position] = []
+    callback = Checkpointing(
+        lambda p, wait: saved.append(p), steps_per_epoch=10, every_steps=3, stop=threading.Event()
+    )
+    callback.on_epoch_begin(1)
+    for batch in range(6):  # --max-steps 16: 6 steps of the second epoch
+        callback.on_train_batch_end(batch)
+    callback.on_epoch_end(1)
+    assert saved == [Position(1, 3, 13), Position(1, 6, 16)]  # not a second save of step 6
+
+
+def test_save_strategy_no_saves_only_on_preemption() -> None:
+    import threading
+
+    from trainer.training.callbacks import Checkpointing, Preempted
+    from trainer.training.checkpoints import Position
+
+    saved: list[Position] = []
+    stop = threading.Event()
+    callback = Checkpointing(
+        lambda p, wait: saved.append(p), steps_per_epoch=4, every_steps=0, stop=stop, at_epoch_end=False
+    )
+    callback.on_epoch_begin(0)
+    for batch in range(4):
+        callback.on_train_batch_end(batch)
+    callback.on_epoch_end(0)
+    assert saved == []
+    stop.set()
+    callback.on_epoch_begin(1)
+    with pytest.raises(Preempted):
+        callback.on_train_batch_end(0)
+    assert saved == [Position(1, 1, 5)]
+
+
+def test_step_evaluation_every_n_optimizer_steps_of_the_run_but_not_at_the_last(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from trainer.training.evaluations import StepEvaluation
+
+    measured = iter([{"loss": 0.9, "accuracy": 0.5, "per_class": {}}, {"loss": 0.7, "accuracy": 0.6}] * 3)
+    records: list[dict[str, float]] = []
+    callback = StepEvaluation(
+        lambda: next(measured), records, steps_per_epoch=5, every_steps=4, total_steps=12
+    )
+    caplog.set_level(logging.INFO, logger="trainer.progress")
+    for epoch, steps in [(0, 5), (1, 5), (2, 2)]:
+        callback.on_epoch_begin(epoch)
+        for batch in range(steps):
+            callback.on_train_batch_end(batch)
+    assert records == [  # steps 4 and 8 of the run; 12 is the last: the final evaluation measures it
+        {"global_step": 4, "epoch": 1, "loss": 0.9, "accuracy": 0.5},
+        {"global_step": 8, "epoch": 2, "loss": 0.7, "accuracy": 0.6},
+    ]
+    assert caplog.records[1].getMessage() == (
+        "evaluation at optimizer step 8 (epoch 2 step 3): accuracy=0.6000 loss=0.7000"
+    )

@@ -42,3 +42,17 @@ def test_problem_types_and_class_weights_add_fingerprint_keys_only_away_from_the
     assert "class_weight" not in regression
     multi = fingerprint_for(plain, plan, LabelMap(("a", "b"), "multi_label_classification"))
     assert multi["problem_type"] == "multi_label_classification"
+
+
+def test_new_options_add_fingerprint_keys_only_away_from_their_defaults() -> None:
+    def keys(**options: object) -> dict:
+        settings = TrainSettings(model="m", train_data="s3://b/t.csv", output="s3://b/o", **options)
+        accumulation = int(options.get("gradient_accumulation_steps", 1))  # type: ignore[call-overload]
+        return fingerprint_for(settings, run_plan(accumulation_steps=accumulation), LabelMap(("a", "b")))
+
+    base = keys()
+    assert "gradient_accumulation_steps" not in base and "max_steps" not in base
+    # Settings that do not change what a step trains on, or where steps fall, never enter it.
+    assert keys(max_grad_norm=1.0, eval_strategy="steps", eval_steps=5, save_strategy="epoch") == base
+    assert keys(gradient_accumulation_steps=4) == base | {"gradient_accumulation_steps": 4}
+    assert keys(max_steps=100) == base | {"max_steps": 100}
