@@ -1,7 +1,8 @@
-"""What `trainer predict` publishes: one JSON Lines file per input shard, and predictions.json.
+"""What `trainer predict` publishes: one JSON Lines file per input part (a shard, an Arrow
+file, a stream shard), and predictions.json.
 
 <output>/
-  <shard base name>.jsonl   one JSON object per input row, in input order: the kept input columns (default:
+  <part base name>.jsonl   one JSON object per input row, in input order: the kept input columns (default:
                             the text columns), "label" (predicted name), "probability" (its softmax
                             probability) and, with --all-probabilities, "probabilities" {label: p}
   predictions.json          model, labels, per input shard: uri, output, rows; total rows
@@ -20,11 +21,14 @@ from trainer.outputs.timing import utc_now
 from trainer.settings.verbs import PredictSettings
 
 OUTPUT_SUFFIX = ".jsonl"
+ARROW_SUFFIX = ".arrow"
+"""The data files of a save_to_disk folder."""
 SUMMARY_FILE = "predictions.json"
 
 
 def output_name(relative: str) -> str:
-    """`part-00000.csv.gz` -> `part-00000.jsonl` (keeping sub-folders of a prefix)."""
+    """`part-00000.csv.gz` -> `part-00000.jsonl`, `test/data-00000-of-00002.arrow` -> `test/data-00000-of-00002.jsonl`
+    (keeping sub-folders of a prefix)."""
     path = PurePosixPath(relative)
     name = path.name
     lowered = name.lower()
@@ -32,7 +36,7 @@ def output_name(relative: str) -> str:
         if lowered.endswith(suffix):
             name, lowered = name[: -len(suffix)], lowered[: -len(suffix)]
             break
-    for suffix in tables.FORMAT_BY_SUFFIX:
+    for suffix in (*tables.FORMAT_BY_SUFFIX, ARROW_SUFFIX):
         if lowered.endswith(suffix):
             name = name[: -len(suffix)]
             break
@@ -67,6 +71,7 @@ def summary_document(
     *,
     model: str,
     labels: Sequence[str],
+    kept: Sequence[str],
     files: list[dict[str, Any]],
     seconds: float,
 ) -> dict[str, Any]:
@@ -75,7 +80,7 @@ def summary_document(
         "model": model,
         "labels": list(labels),
         "text_columns": list(settings.text_column),
-        "kept_columns": settings.kept_columns,
+        "kept_columns": list(kept),
         "all_probabilities": settings.all_probabilities,
         "files": files,
         "rows": sum(entry["rows"] for entry in files),

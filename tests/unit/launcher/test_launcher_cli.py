@@ -175,6 +175,7 @@ TF_FREE_TRAINER_MODULES = (
     "trainer.contract.version",
     "trainer.contract.workers",
     "trainer.settings",
+    "trainer.settings.data",
     "trainer.settings.parse",
     "trainer.settings.shared",
     "trainer.settings.train",
