@@ -38,7 +38,13 @@ class ScratchSampler(threading.Thread):
         self.root = root
         self.done = threading.Event()
         self.samples = 0
-        self.peak = {"raw_bytes": 0, "raw_files": 0, "token_bytes": 0, "raw_and_token_bytes": 0, "total_bytes": 0}
+        self.peak = {
+            "raw_bytes": 0,
+            "raw_files": 0,
+            "token_bytes": 0,
+            "raw_and_token_bytes": 0,
+            "total_bytes": 0,
+        }
 
     def run(self) -> None:
         while not self.done.is_set():
@@ -92,9 +98,27 @@ def measure(options: argparse.Namespace, work: Path) -> dict[str, object]:
         scratch = work / "scratch"
         scratch.mkdir()
         args = [
-            *(sys.executable, "-m", "trainer", "train", "--model", options.model, "--output", str(work / "out")),
+            *(
+                sys.executable,
+                "-m",
+                "trainer",
+                "train",
+                "--model",
+                options.model,
+                "--output",
+                str(work / "out"),
+            ),
             *("--train-data", "s3://bench/shards", "--work-dir", str(scratch), "--max-length", "64"),
-            *("--epochs", "1", "--max-train-samples", "64", "--max-eval-samples", "32", "--progress", "lines"),
+            *(
+                "--epochs",
+                "1",
+                "--max-train-samples",
+                "64",
+                "--max-eval-samples",
+                "32",
+                "--progress",
+                "lines",
+            ),
             *("--checkpoint-every-steps", "0", "--eval-strategy", "no"),
         ]
         sampler = ScratchSampler(scratch)
@@ -121,7 +145,9 @@ def measure(options: argparse.Namespace, work: Path) -> dict[str, object]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", required=True, help="a pretrained model folder (the tests pass a tiny one)")
+    parser.add_argument(
+        "--model", required=True, help="a pretrained model folder (the tests pass a tiny one)"
+    )
     parser.add_argument("--shards", type=int, default=50)
     parser.add_argument("--rows", type=int, default=2000, help="rows per shard")
     parser.add_argument("--trainer-path", help="import `trainer` from this folder instead (PYTHONPATH)")

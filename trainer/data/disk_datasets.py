@@ -57,10 +57,8 @@ class DiskDatasets:
     storage: Storage
     work: Path
     flag: str
-
-    @property
-    def what(self) -> str:
-        return str(self.location)
+    what: str
+    """The location as the user wrote it."""
 
     @cached_property
     def splits(self) -> tuple[str, ...]:
@@ -77,7 +75,7 @@ class DiskDatasets:
         columns, class_labels = declared(
             Features.from_dict(info["features"]) if info.get("features") else None
         )
-        what = f"split '{split}' of {self.location}" if split else str(self.location)
+        what = f"split '{split}' of {self.what}" if split else self.what
         record = (
             [{**entry, "split": split} for entry in object_record(arrow)] if split else object_record(arrow)
         )
@@ -99,7 +97,7 @@ class DiskDatasets:
         missing = [name for name in names if name not in by_name]
         if missing or not names:
             raise DataError(
-                f"{self.location} is an incomplete save_to_disk folder: {prefix}{STATE_FILE} lists "
+                f"{self.what} is an incomplete save_to_disk folder: {prefix}{STATE_FILE} lists "
                 f"{', '.join(missing) or 'no data files'}, which {'are' if len(missing) > 1 else 'is'} not there: "
                 f"save it again or fix {self.flag}"
             )
@@ -109,12 +107,10 @@ class DiskDatasets:
         try:
             return dict(json.loads(self.storage.read_bytes(self.location.join(relative))))
         except (ValueError, TypeError) as e:
-            raise DataError(
-                f"{self.location.join(relative)} is not valid JSON ({e}): save the folder again"
-            ) from e
+            raise DataError(f"{self.what}: {relative} is not valid JSON ({e}): save the folder again") from e
 
     def _parts(self, arrow: list[ObjectInfo], split: str) -> Iterator[Part]:
-        for info, path in ShardStream(self.storage, arrow, self.work / "raw" / split):
+        for info, path in ShardStream(self.storage, arrow, self.work / "raw" / split, self.what):
             uri = str(info.location)
             yield Part(uri, info.relative, partial(_read_arrow, path, uri))
 

@@ -63,9 +63,10 @@ class ChunkEncoder:
         self._text = list(text_columns)
         self._dtype = ids_dtype(len(tokenizer))
 
-    def __call__(self, table: pa.Table, labels: np.ndarray, uri: str, row: int) -> Encoded:
+    def __call__(self, table: pa.Table, labels: np.ndarray, before: int) -> Encoded:
+        """The chunk's rows; `before`: how many rows of the source came before them (for messages)."""
         if self.ids is not None:
-            return self.ids.encode(table, labels, uri, row)
+            return self.ids.encode(table, labels, before)
         texts = [tables.as_strings(table.column(c), c, fill="") for c in self._text]
         return tokenize(texts, labels, self._tokenizer, self._max_length, dtype=self._dtype)
 
@@ -97,7 +98,8 @@ def encode_source(
                     if writer.rows >= limit:
                         break
                     table = table.slice(0, limit - writer.rows)
-                writer.append(encoder(table, _label_ids(table, how, rows, part.uri, row), part.uri, row))
+                labels = _label_ids(table, how, rows, (part.uri, row), writer.rows)
+                writer.append(encoder(table, labels, writer.rows))
                 row += table.num_rows
     if encoder.ids is not None:
         encoder.ids.log_truncated(how.source)
@@ -106,12 +108,16 @@ def encode_source(
     return writer.finish()
 
 
-def _label_ids(table: pa.Table, how: Tokenizing, rows: RowSource, uri: str, row: int) -> np.ndarray:
-    """The chunk's label ids; `row` is how many rows of the part came before it (for the message)."""
+def _label_ids(
+    table: pa.Table, how: Tokenizing, rows: RowSource, at: tuple[str, int], before: int
+) -> np.ndarray:
+    """The chunk's label ids; `at` is its part and how many rows of that part came before it, `before` how many
+    of the source (for messages)."""
+    uri, row = at
     column = how.columns.label_column
     declared = rows.class_labels.get(column)
     names = (
-        _class_names(table.column(column), declared, rows, uri, row)
+        _class_names(table.column(column), declared, rows, before)
         if declared is not None
         else tables.as_strings(table.column(column), column, fill=None)
     )
@@ -126,7 +132,7 @@ def _label_ids(table: pa.Table, how: Tokenizing, rows: RowSource, uri: str, row:
 
 
 def _class_names(
-    values: pa.ChunkedArray, names: tuple[str, ...], rows: RowSource, uri: str, row: int
+    values: pa.ChunkedArray, names: tuple[str, ...], rows: RowSource, before: int
 ) -> list[str | None]:
     """ClassLabel ids to their names; -1 (no label) and ids beyond the names are DataErrors."""
     ids = values.to_pylist()
@@ -134,12 +140,14 @@ def _class_names(
     if unlabelled:
         fix = rows.other_split or "drop those rows"
         raise DataError(
-            f"{rows.what} has rows without a label (-1, the Hub's mark for unlabelled test splits), the first "
-            f"at data row {row + unlabelled[0] + 1} of {uri}: {fix}"
+            f"{rows.what} has rows without a label (-1, the Hub's mark for unlabelled test splits) from its row "
+            f"{before + unlabelled[0] + 1}: {fix}"
         )
-    strange = [v for v in ids if v is not None and not 0 <= v < len(names)]
+    strange = [(i, v) for i, v in enumerate(ids) if v is not None and not 0 <= v < len(names)]
     if strange:
+        i, value = strange[0]
         raise DataError(
-            f"{uri}: label id {strange[0]} is not one of the {len(names)} ClassLabel names {list(names)}"
+            f"{rows.what}: row {before + i + 1} has label id {value}, not one of the {len(names)} ClassLabel names "
+            f"{list(names)}"
         )
     return [names[v] if v is not None else None for v in ids]

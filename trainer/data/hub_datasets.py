@@ -96,7 +96,12 @@ class HubDatasets:
 
     @classmethod
     def open(cls, args: HubDatasetArguments) -> "HubDatasets":
-        commit = pin(str(args.dataset_name), args.dataset_revision)
+        name = str(args.dataset_name)
+        if args.dataset_revision is not None and looks_like_path(name):
+            raise UsageError(
+                f"--dataset-revision picks a revision of a Hub dataset, and --dataset-name {name} is a folder: drop it"
+            )
+        commit = pin(name, args.dataset_revision)
         return cls(args, _load(args, commit or args.dataset_revision), commit)
 
     @property

@@ -58,25 +58,26 @@ class Sources:
 
 
 def open_sources(settings: TrainSettings, storage: Storage, inputs: TrainingInputs, work: Path) -> Sources:
-    """The training and evaluation rows' sources, their splits chosen (and logged); nothing is read yet."""
-    collection = open_collection(inputs.train, storage, work / "train", settings.data_format)
-    split = choose_split(collection, settings.train_split, TRAIN_SPLITS, "--train-split")
-    train = collection.source(split, "pick a labelled split with --train-split")
-    if split is not None:
-        log.info(
-            "train data: split '%s' of %s (splits: %s)", split, collection.what, ", ".join(collection.splits)
-        )
+    """The training and evaluation rows' sources, their splits chosen first (and logged); nothing is read yet."""
+    training = open_collection(inputs.train, storage, work / "train", settings.data_format)
+    split = choose_split(training, settings.train_split, TRAIN_SPLITS, "--train-split")
     fix = "pick a labelled split with --eval-split"
     if inputs.eval is not None:
-        collection = open_collection(inputs.eval, storage, work / "eval", settings.data_format)
-        eval_split = choose_split(collection, settings.eval_split, EVAL_SPLITS, "--eval-split")
-    elif settings.eval_split is None and "eval_fraction" in settings.model_fields_set:
-        eval_split = None  # an explicit --eval-fraction holds out training rows whatever splits there are
+        evaluation = open_collection(inputs.eval, storage, work / "eval", settings.data_format)
+        eval_split = choose_split(evaluation, settings.eval_split, EVAL_SPLITS, "--eval-split")
     else:
-        eval_split = choose_split(
-            collection, settings.eval_split, EVAL_SPLITS, "--eval-split", required=False, lone=False
+        evaluation, eval_split = training, None
+        # An explicit --eval-fraction holds out training rows whatever splits there are.
+        if settings.eval_split is not None or "eval_fraction" not in settings.model_fields_set:
+            eval_split = choose_split(
+                training, settings.eval_split, EVAL_SPLITS, "--eval-split", required=False, lone=False
+            )
+            fix += ", or hold out training rows with --eval-fraction"
+    if split is not None:
+        log.info(
+            "train data: split '%s' of %s (splits: %s)", split, training.what, ", ".join(training.splits)
         )
-        fix += ", or hold out training rows with --eval-fraction"
+    train = training.source(split, "pick a labelled split with --train-split")
     if inputs.eval is None and eval_split is None:
         log.info("evaluation data: --eval-fraction %g of the training rows, held out", settings.eval_fraction)
         return Sources(train, None)
@@ -86,8 +87,8 @@ def open_sources(settings: TrainSettings, storage: Storage, inputs: TrainingInpu
             if settings.eval_split
             else "by default validation, else test; --eval-split picks another"
         )
-        log.info("evaluation data: split '%s' of %s (%s)", eval_split, collection.what, how)
-    return Sources(train, collection.source(eval_split, fix))
+        log.info("evaluation data: split '%s' of %s (%s)", eval_split, evaluation.what, how)
+    return Sources(train, evaluation.source(eval_split, fix))
 
 
 class ReadRecord(Protocol):

@@ -85,16 +85,18 @@ class IdsReader:
         check_tokenizer(rows, tokenizer)
         return cls(rows.what, len(tokenizer), max_length, frozenset(tokenizer.all_special_ids))
 
-    def encode(self, table: pa.Table, labels: np.ndarray, uri: str, first_row: int) -> Encoded:
-        """The chunk's rows; `first_row` is how many rows of the part came before it (for messages)."""
-        ids, lengths = _flat(table, IDS_COLUMN, uri)
+    def encode(self, table: pa.Table, labels: np.ndarray, before: int) -> Encoded:
+        """The chunk's rows; `before` is how many rows of the source came before them (for messages)."""
+        ids, lengths = _flat(table, IDS_COLUMN, self.what)
         keep = np.ones(len(ids), dtype=bool)
         if MASK_COLUMN in table.column_names:
-            keep = _flat(table, MASK_COLUMN, uri, like=lengths)[0] != 0
+            keep = _flat(table, MASK_COLUMN, self.what, like=lengths)[0] != 0
         types = (
-            _flat(table, TYPES_COLUMN, uri, like=lengths)[0] if TYPES_COLUMN in table.column_names else None
+            _flat(table, TYPES_COLUMN, self.what, like=lengths)[0]
+            if TYPES_COLUMN in table.column_names
+            else None
         )
-        self._check_range(ids, lengths, uri, first_row)
+        self._check_range(ids, lengths, before)
         row_of = np.repeat(np.arange(len(lengths)), lengths)
         lengths = np.bincount(row_of[keep], minlength=len(lengths)).astype(np.int64)
         ids, row_of = ids[keep], row_of[keep]
@@ -109,14 +111,14 @@ class IdsReader:
             labels=np.asarray(labels, dtype=np.int32),
         )
 
-    def _check_range(self, ids: np.ndarray, lengths: np.ndarray, uri: str, first_row: int) -> None:
+    def _check_range(self, ids: np.ndarray, lengths: np.ndarray, before: int) -> None:
         bad = np.flatnonzero((ids < 0) | (ids >= self.vocab_size))
         if len(bad):
             row = int(np.searchsorted(np.cumsum(lengths), bad[0], side="right"))
             raise DataError(
-                f"{uri}: data row {first_row + row + 1} holds token id {int(ids[bad[0]])}, outside --model's "
-                f"vocabulary of {self.vocab_size} tokens ({len(bad)} such ids in this chunk): the ids were made "
-                "for another model; tokenize the data with --model's tokenizer"
+                f"{self.what}: row {before + row + 1} holds token id {int(ids[bad[0]])}, outside --model's "
+                f"vocabulary of {self.vocab_size} tokens: the ids were made for another model; tokenize the data "
+                "with --model's tokenizer"
             )
 
     def _truncation(self, ids: np.ndarray, lengths: np.ndarray, row_of: np.ndarray) -> np.ndarray:
@@ -149,17 +151,17 @@ class IdsReader:
 
 
 def _flat(
-    table: pa.Table, column: str, uri: str, like: np.ndarray | None = None
+    table: pa.Table, column: str, what: str, like: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """A list column's values, flat, and each row's length; `like`: the lengths they must have (the ids')."""
     values = table.column(column).combine_chunks()
     if not pa.types.is_list(values.type) and not pa.types.is_large_list(values.type):
-        raise DataError(f"{uri}: column '{column}' holds {values.type}, not lists of token ids")
+        raise DataError(f"{what}: column '{column}' holds {values.type}, not lists of token ids")
     if values.null_count:
-        raise DataError(f"{uri}: column '{column}' has {values.null_count} empty row(s): drop or fill them")
+        raise DataError(f"{what}: column '{column}' has {values.null_count} empty row(s): drop or fill them")
     lengths = pc.list_value_length(values).to_numpy(zero_copy_only=False).astype(np.int64)
     if like is not None and not np.array_equal(lengths, like):
         raise DataError(
-            f"{uri}: column '{column}' does not have as many entries as {IDS_COLUMN} in every row"
+            f"{what}: column '{column}' does not have as many entries as {IDS_COLUMN} in every row"
         )
     return values.flatten().to_numpy(zero_copy_only=False).astype(np.int64), lengths

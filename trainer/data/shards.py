@@ -56,6 +56,8 @@ class ShardStream:
     storage: Storage
     infos: Sequence[ObjectInfo]
     dest: Path
+    what: str = "data"
+    """How the log names the data."""
     peak_bytes: int = field(default=0, init=False)
 
     def __iter__(self) -> Iterator[tuple[ObjectInfo, Path]]:
@@ -76,6 +78,13 @@ class ShardStream:
                     pending.popleft()
                     shutil.rmtree(folder, ignore_errors=True)
                     self._submit(pool, upcoming, pending)
+                log.info(
+                    "%s: %d part(s) downloaded one ahead and deleted once read; at most %.2f MB of them on scratch "
+                    "at once",
+                    self.what,
+                    len(self.infos),
+                    self.peak_bytes / 1e6,
+                )
             finally:
                 for _, folder, future in pending:
                     if not future.cancel():

@@ -39,12 +39,18 @@ class DataSpec:
     flag: str
     location: Location | None = None
     dataset: HubDatasetArguments | None = None
+    given: str | None = None
+    """The location as the user wrote it: messages name it so."""
 
     @classmethod
     def parse(cls, location: str | None, flag: str, hub: HubDatasetArguments) -> "DataSpec":
         if location is not None:
-            return cls(flag, location=Location.parse(location))
+            return cls(flag, location=Location.parse(location), given=location)
         return cls("--dataset-name", dataset=hub)
+
+    @property
+    def name(self) -> str:
+        return self.given or str(self.location)
 
 
 def open_collection(spec: DataSpec, storage: Storage, work: Path, data_format: str) -> Collection:
@@ -54,8 +60,8 @@ def open_collection(spec: DataSpec, storage: Storage, work: Path, data_format: s
     assert spec.location is not None
     infos = storage.list(spec.location)
     if is_saved_dataset(infos):
-        return DiskDatasets(spec.location, infos, storage, work, spec.flag)
-    return TableFiles.of(spec.location, infos, storage, work, spec.flag, data_format)
+        return DiskDatasets(spec.location, infos, storage, work, spec.flag, spec.name)
+    return TableFiles.of(spec.location, infos, storage, work, spec.flag, data_format, name=spec.name)
 
 
 def open_source(
@@ -117,20 +123,25 @@ class TableFiles:
     fmt: str
     storage: Storage
     work: Path
+    what: str
+    """The location as the user wrote it."""
     splits: tuple[str, ...] = ()
 
     @classmethod
     def of(
-        cls, loc: Location, infos: list[ObjectInfo], storage: Storage, work: Path, flag: str, data_format: str
+        cls,
+        loc: Location,
+        infos: list[ObjectInfo],
+        storage: Storage,
+        work: Path,
+        flag: str,
+        data_format: str,
+        *,
+        name: str | None = None,
     ) -> "TableFiles":
         shards = only_data([info for info in infos if is_data_file(info.relative)], loc, flag)
-        return cls(
-            loc, shards, tables.one_format([Path(i.relative) for i in shards], data_format), storage, work
-        )
-
-    @property
-    def what(self) -> str:
-        return str(self.location)
+        fmt = tables.one_format([Path(i.relative) for i in shards], data_format)
+        return cls(loc, shards, fmt, storage, work, name or str(loc))
 
     def source(self, split: str | None, other_split: str) -> RowSource:
         return RowSource(
@@ -141,7 +152,7 @@ class TableFiles:
         )
 
     def _parts(self) -> Iterator[Part]:
-        for info, path in ShardStream(self.storage, self.infos, self.work / "raw"):
+        for info, path in ShardStream(self.storage, self.infos, self.work / "raw", self.what):
             uri = str(info.location)
             yield Part(uri, info.relative, partial(_read_table_file, path, self.fmt, uri))
 

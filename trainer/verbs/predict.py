@@ -88,7 +88,7 @@ def _predict(settings: PredictSettings, scope: Scope, spec: DataSpec) -> None:
     total = 0
     with contextlib.closing(rows.parts()) as parts:
         for part, name in zip(parts, names, strict=True):
-            count = predictor.predict(part, name)
+            count = predictor.predict(part, name, total)
             total += count
             log.info(
                 "predicted %d rows of %s -> %s (%d rows so far, %.1f rows/s)",
@@ -124,8 +124,9 @@ class _PartPredictor:
     encoder: ChunkEncoder
     kept: list[str]
 
-    def predict(self, part: Part, name: str) -> int:
-        """Predict the part chunk by chunk into its output file, upload that; the rows predicted."""
+    def predict(self, part: Part, name: str, before: int) -> int:
+        """Predict the part chunk by chunk into its output file, upload that; the rows predicted. `before`: rows
+        of the input before this part (for messages)."""
         settings = self.settings
         out_path = self.scope.work / "shard" / name
         out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -133,14 +134,14 @@ class _PartPredictor:
         count = 0
         with out_path.open("w", encoding="utf-8") as out:
             for table in part.read(columns, settings.chunk_rows, set(settings.text_column)):
-                out.write(self._lines(table, part.uri, count))
+                out.write(self._lines(table, before + count))
                 count += table.num_rows
         self.scope.storage.upload_file(out_path, self.scope.output.join(name))
         out_path.unlink()
         return count
 
-    def _lines(self, table: pa.Table, uri: str, row: int) -> str:
-        encoded = self.encoder(table, np.zeros(table.num_rows, np.int32), uri, row)
+    def _lines(self, table: pa.Table, before: int) -> str:
+        encoded = self.encoder(table, np.zeros(table.num_rows, np.int32), before)
         probabilities = softmax(predict_logits(self.runner.model, encoded, self.runner.plan))
         kept = {c: self._strings(table.column(c), c) for c in self.kept}
         return prediction_lines(

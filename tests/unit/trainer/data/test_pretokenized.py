@@ -108,7 +108,7 @@ def test_ids_outside_the_vocabulary_are_refused(tiny_bert: Path, tokenizer, tmp_
     )
     shutil.copytree(tiny_bert, tmp_path / "d" / "tokenizer")
     outside = (
-        rf"data row 2 holds token id {len(tokenizer) + 5}, outside --model's vocabulary of {len(tokenizer)}"
+        rf"/d: row 2 holds token id {len(tokenizer) + 5}, outside --model's vocabulary of {len(tokenizer)}"
     )
     with pytest.raises(DataError, match=outside):
         encode(rows_of(tmp_path / "d", tmp_path / "work", split=None), tokenizer, tmp_path / "tokens")
