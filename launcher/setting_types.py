@@ -1,64 +1,29 @@
 """Value types of the launcher settings, each accepted in the same syntax from a flag, a `LAUNCHER_*` variable and
-the YAML config file.
+the YAML config file (`trainer.settings.grammar`, which the trainer's settings follow too).
 
-A repeatable flag takes one item (`--toleration nvidia.com/gpu:NoSchedule`); its variable takes the same syntax,
-several items separated by commas (`LAUNCHER_TOLERATIONS=nvidia.com/gpu:NoSchedule,spot`), or JSON
-(`LAUNCHER_TOLERATIONS='["nvidia.com/gpu:NoSchedule"]'`); the config file takes a YAML list or mapping.
+A repeatable flag takes one or more items, comma-separated (`--tolerations nvidia.com/gpu:NoSchedule`); its
+variable the same (`LAUNCHER_TOLERATIONS=nvidia.com/gpu:NoSchedule,spot`), or JSON
+(`LAUNCHER_TOLERATIONS='["nvidia.com/gpu:NoSchedule"]'`); the config file a YAML list or mapping.
 """
 
-import json
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, model_validator
 from pydantic_settings import NoDecode
 
 from launcher import kube_values, names, quantities
+from trainer.settings.grammar import items, key_values
 
 TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
-_NEXT_PAIR = re.compile(r",(?=\s*[^,=\s]+=)")
-"""A comma that starts another KEY=VALUE pair: values may contain commas (`NCCL_IB_HCA=mlx5_0,mlx5_1`)."""
 
 
-def _from_env_text(value: Any, pairs: bool) -> Any:
-    """A variable's text as the items the repeated flag would give (or its JSON, decoded)."""
-    if not isinstance(value, str):
-        return value
-    text = value.strip()
-    if text.startswith(("[", "{")):
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{text!r} is not valid JSON ({e.msg}); or write the flag's syntax") from e
-    items = _NEXT_PAIR.split(text) if pairs else text.split(",")
-    return [item.strip() for item in items if item.strip()]
-
-
-def _list(value: Any) -> Any:
-    return _from_env_text(value, pairs=False)
-
-
-def _key_values(value: Any) -> Any:
-    """`["k=v", ...]` (repeated flags, or a variable's text) as a mapping; a mapping (YAML, JSON) as is."""
-    value = _from_env_text(value, pairs=True)
-    if isinstance(value, list | tuple):
-        pairs = {}
-        for item in value:
-            key, sep, val = str(item).partition("=")
-            if not sep or not key:
-                raise ValueError(f"{item!r} is not KEY=VALUE")
-            pairs[key] = val
-        return pairs
-    return value
-
-
-KeyValues = Annotated[dict[str, str], NoDecode, BeforeValidator(_key_values)]
+KeyValues = Annotated[dict[str, str], NoDecode, BeforeValidator(key_values)]
 Labels = Annotated[KeyValues, AfterValidator(kube_values.labels)]
 Annotations = Annotated[KeyValues, AfterValidator(kube_values.annotations)]
 PlainEnv = Annotated[KeyValues, AfterValidator(kube_values.plain_env)]
 Quantity = Annotated[str, AfterValidator(quantities.validate)]
 ObjectName = Annotated[str, AfterValidator(kube_values.object_name)]
-ObjectNames = Annotated[list[ObjectName], NoDecode, BeforeValidator(_list)]
+ObjectNames = Annotated[list[ObjectName], NoDecode, BeforeValidator(items)]
 JobName = Annotated[str, AfterValidator(names.validate)]
 Endpoint = Annotated[str, AfterValidator(kube_values.endpoint)]
 ResourceName = Annotated[str, AfterValidator(kube_values.qualified_name)]
@@ -92,7 +57,7 @@ class Toleration(BaseModel):
         }
 
 
-Tolerations = Annotated[list[Toleration], NoDecode, BeforeValidator(_list)]
+Tolerations = Annotated[list[Toleration], NoDecode, BeforeValidator(items)]
 
 
 class SecretKeyRef(BaseModel):
@@ -118,5 +83,5 @@ def _secret_env(value: dict[str, SecretKeyRef]) -> dict[str, SecretKeyRef]:
 
 
 SecretEnv = Annotated[
-    dict[str, SecretKeyRef], NoDecode, BeforeValidator(_key_values), AfterValidator(_secret_env)
+    dict[str, SecretKeyRef], NoDecode, BeforeValidator(key_values), AfterValidator(_secret_env)
 ]

@@ -1,17 +1,17 @@
 """Typed launcher settings: flags > `LAUNCHER_*` environment variables > YAML defaults file > defaults.
 
 Two groups: `ConnectionSettings` (which cluster and namespace, for every verb) and `JobSettings` (what to run,
-for `render` and `submit`). Both are pure values; `load` and `read_config` are the only functions here that
-read the environment or files.
+for `render` and `submit`); the verbs' own options are in `verb_options`. Names and list values follow the
+grammar both CLIs share (`trainer.settings.grammar`): the setting `node_selector` is the flag `--node-selector`,
+the variable `LAUNCHER_NODE_SELECTOR` and the config key `node_selector`. All are pure values; `load`,
+`read_config` and `check_environment` are the only functions here that read the environment or files.
 """
 
-import difflib
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-import yaml
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
@@ -36,17 +36,18 @@ from launcher.setting_types import (
     SecretEnv,
     Tolerations,
 )
+from trainer.settings import grammar
 
 ENV_PREFIX = "LAUNCHER_"
 CONFIG_ENV = "LAUNCHER_CONFIG"
 """Environment variable naming the YAML defaults file (same as `--config`)."""
 
 
-class _Base(BaseSettings):
+class SettingsBase(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", populate_by_name=True)
 
 
-class ConnectionSettings(_Base):
+class ConnectionSettings(SettingsBase):
     """Which cluster to talk to; found the way kubectl finds it."""
 
     kubeconfig: Path | None = Field(
@@ -60,7 +61,7 @@ class ConnectionSettings(_Base):
     )
 
 
-class JobSettings(_Base):
+class JobSettings(SettingsBase):
     """Everything a single-node training Job needs besides the trainer's own arguments."""
 
     name: JobName | None = Field(
@@ -145,38 +146,25 @@ class JobSettings(_Base):
         return self
 
 
-S = TypeVar("S", bound=_Base)
-
-
-FLAG_NAMES = {
-    "image_pull_secrets": "--image-pull-secret",
-    "tolerations": "--toleration",
-    "labels": "--label",
-    "annotations": "--annotation",
-}
-"""Repeatable settings whose flag is singular (one value per flag)."""
+S = TypeVar("S", bound=SettingsBase)
 
 
 def flag(field: str) -> str:
     """The command-line flag of a settings field."""
-    return FLAG_NAMES.get(field, "--" + field.replace("_", "-"))
+    return grammar.flag(field)
 
 
 def env_var(field: str) -> str:
-    return f"{ENV_PREFIX}{field.upper()}"
+    return grammar.env_var(ENV_PREFIX, field)
 
 
-def _known_names() -> dict[str, str]:
-    """Every setting's name, by its config file key."""
-    return {**JobSettings.model_fields, **ConnectionSettings.model_fields}  # type: ignore[dict-item]
+SETTING_NAMES = [*JobSettings.model_fields, *ConnectionSettings.model_fields]
+"""The settings of this module; the CLI adds the verbs' options (`verb_options.SETTING_NAMES`)."""
 
 
-def _suggestion(name: str, candidates: list[str]) -> str:
-    close = difflib.get_close_matches(name, candidates, n=1)
-    return f" (did you mean {close[0]}?)" if close else ""
-
-
-def _one_line(error: ValidationError, flags: Mapping[str, Any], defaults: Mapping[str, Any]) -> str:
+def _one_line(
+    error: ValidationError, flags: Mapping[str, Any], defaults: Mapping[str, Any], fields: Collection[str]
+) -> str:
     first = error.errors()[0]
     loc = [str(part) for part in first["loc"] if not isinstance(part, int)]
     message = first["msg"].removeprefix("Value error, ")
@@ -185,7 +173,7 @@ def _one_line(error: ValidationError, flags: Mapping[str, Any], defaults: Mappin
     if not loc:
         return message
     field = loc[0]
-    if field in flags or field not in _known_names():
+    if field in flags or field not in fields:
         origin = flag(field)
     elif env_var(field) in os.environ:
         origin = env_var(field)
@@ -196,32 +184,23 @@ def _one_line(error: ValidationError, flags: Mapping[str, Any], defaults: Mappin
     return f"invalid {origin}: {message}"
 
 
-def check_environment(environ: Mapping[str, str]) -> None:
-    """UsageError for a `LAUNCHER_*` variable that names no setting (a typo would be silently ignored)."""
-    known = [env_var(name) for name in _known_names()] + [CONFIG_ENV]
-    for name in sorted(environ):
-        if name.startswith(ENV_PREFIX) and name not in known:
-            raise UsageError(f"unknown environment variable {name}{_suggestion(name, known)}; unset it")
+def check_environment(environ: Mapping[str, str], known: Collection[str] = SETTING_NAMES) -> None:
+    """UsageError for a `LAUNCHER_*` variable that names no setting in `known` (a typo would be silently
+    ignored)."""
+    unknown = grammar.unknown_variable(environ, ENV_PREFIX, [*map(env_var, known), CONFIG_ENV])
+    if unknown:
+        raise UsageError(unknown)
 
 
-def read_config(config_file: Path | None) -> dict[str, Any]:
-    """The YAML defaults file as a mapping (empty without a file); UsageError if it cannot be used."""
+def read_config(config_file: Path | None, known: Collection[str] = SETTING_NAMES) -> dict[str, Any]:
+    """The YAML defaults file as a mapping (empty without a file); UsageError if it cannot be used or names a
+    setting not in `known` (one file holds defaults for every verb)."""
     if config_file is None:
         return {}
-    if not config_file.is_file():
-        raise UsageError(f"config file {config_file} does not exist")
     try:
-        data = yaml.safe_load(config_file.read_text()) or {}
-    except yaml.YAMLError as e:
-        raise UsageError(f"config file {config_file} is not valid YAML: {str(e).splitlines()[0]}") from e
-    if not isinstance(data, dict):
-        raise UsageError(f"config file {config_file} must be a mapping of setting names to values")
-    # One file holds defaults for both groups.
-    unknown = sorted(set(map(str, data)) - set(_known_names()))
-    if unknown:
-        suggestion = _suggestion(unknown[0], list(_known_names()))
-        raise UsageError(f"config file {config_file}: unknown setting {unknown[0]!r}{suggestion}")
-    return data
+        return grammar.read_config_file(config_file, known)
+    except grammar.SettingsFileError as e:
+        raise UsageError(str(e)) from e
 
 
 def load(cls: type[S], flags: dict[str, Any], defaults: dict[str, Any] | None = None) -> S:
@@ -249,6 +228,6 @@ def load(cls: type[S], flags: dict[str, Any], defaults: dict[str, Any] | None = 
     try:
         return _WithDefaults(**flags)
     except ValidationError as e:
-        raise UsageError(_one_line(e, flags, own_defaults)) from e
+        raise UsageError(_one_line(e, flags, own_defaults, cls.model_fields)) from e
     except SettingsError as e:  # a variable pydantic-settings could not decode
         raise UsageError(str(e).splitlines()[0]) from e

@@ -1,29 +1,23 @@
-"""Reports a person looks at rather than reads: training curves and confusion matrix as PNG, TensorBoard events.
+"""Reports a person looks at rather than reads: training curves and confusion matrix as PNG, and the final
+evaluation added to the run's TensorBoard events (written live during training: `outputs.tensorboard`).
 
-The plots use matplotlib's headless Agg backend, imported lazily (only the verbs that draw pay for it). The
-TensorBoard event files are written with TensorFlow's own summary writer and the scalars/images plugin metadata
-that TensorBoard reads, so they need no `tensorboard` package at training time; `tensorboard --logdir` on a
-downloaded copy (or on `s3://...` where TensorBoard's S3 support is installed) shows the run.
+The plots use matplotlib's headless Agg backend, imported lazily (only the verbs that draw pay for it).
 
 Layout under a run's output:
 
     training_curves.png     loss and accuracy per epoch, train vs validation
     confusion_matrix.png    rows true label, columns predicted, counts and row-normalised shading
-    tensorboard/train/      events: epoch_loss, epoch_accuracy per epoch
-    tensorboard/validation/ events: epoch_loss, epoch_accuracy per epoch (val_* of the history), eval metrics and
-                            the confusion matrix image at the last epoch
+    tensorboard/            the run's event files (see `outputs.tensorboard`)
 """
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from trainer.outputs.tensorboard import TENSORBOARD_DIR, write_evaluation_events
+
 TRAINING_CURVES_FILE = "training_curves.png"
 CONFUSION_MATRIX_FILE = "confusion_matrix.png"
-TENSORBOARD_DIR = "tensorboard"
-TB_TRAIN_RUN = "train"
-TB_VALIDATION_RUN = "validation"
-"""The run names Keras' TensorBoard callback uses, so the two curves overlay in TensorBoard's scalar view."""
 
 _DPI = 110
 _MAX_TICK_LABEL = 18
@@ -116,77 +110,13 @@ def plot_confusion_matrix(
     return _save(plt, fig, path)
 
 
-def write_tensorboard(
-    history_rows: Sequence[Mapping[str, float]],
-    log_dir: Path,
-    *,
-    eval_metrics: Mapping[str, Any] | None = None,
-    confusion_png: Path | None = None,
-) -> Path:
-    """Event files under `log_dir/train` and `log_dir/validation` from the per-epoch history.
-
-    Tags follow Keras' TensorBoard callback (`epoch_loss`, `epoch_accuracy`), so the train and validation curves
-    overlay; the final eval metrics (`eval/accuracy`, `eval/macro_f1`, `eval/loss`) and the confusion matrix
-    image are written at the last epoch of the validation run.
-    """
-    import tensorflow as tf
-
-    last_epoch = int(history_rows[-1].get("epoch", len(history_rows))) if history_rows else 0
-    runs = {TB_TRAIN_RUN: "", TB_VALIDATION_RUN: "val_"}
-    for run, prefix in runs.items():
-        writer = tf.summary.create_file_writer(str(log_dir / run))
-        with writer.as_default():
-            for i, row in enumerate(history_rows):
-                step = int(row.get("epoch", i + 1))
-                for metric in ("loss", "accuracy"):
-                    if f"{prefix}{metric}" in row:
-                        _scalar(f"epoch_{metric}", float(row[f"{prefix}{metric}"]), step)
-                if not prefix and "train_examples_per_second" in row:
-                    _scalar("epoch_examples_per_second", float(row["train_examples_per_second"]), step)
-            if prefix and eval_metrics:
-                for key in ("loss", "accuracy", "macro_f1"):
-                    if isinstance(eval_metrics.get(key), int | float):
-                        _scalar(f"eval/{key}", float(eval_metrics[key]), last_epoch)
-            if prefix and confusion_png is not None and confusion_png.is_file():
-                _png_image("eval/confusion_matrix", confusion_png.read_bytes(), last_epoch)
-        writer.flush()
-        writer.close()
-    return log_dir
-
-
-def _scalar(tag: str, value: float, step: int) -> None:
-    """What `tensorboard.summary.scalar` writes: a float32 scalar tagged for the scalars plugin."""
-    import tensorflow as tf
-    from tensorflow.core.framework import summary_pb2
-
-    metadata = summary_pb2.SummaryMetadata(
-        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"),
-        data_class=summary_pb2.DATA_CLASS_SCALAR,
-    )
-    tf.summary.write(tag, tf.constant(value, tf.float32), step=step, metadata=metadata.SerializeToString())
-
-
-def _png_image(tag: str, png: bytes, step: int) -> None:
-    """What `tensorboard.summary.image` writes: [width, height, encoded PNG] strings for the images plugin."""
-    import tensorflow as tf
-    from tensorflow.core.framework import summary_pb2
-
-    # The IHDR chunk follows the 8-byte signature: length, type, then width and height as big-endian uint32.
-    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
-    metadata = summary_pb2.SummaryMetadata(
-        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="images"),
-        data_class=summary_pb2.DATA_CLASS_BLOB_SEQUENCE,
-    )
-    tensor = tf.constant([str(width).encode(), str(height).encode(), png], dtype=tf.string)
-    tf.summary.write(tag, tensor, step=step, metadata=metadata.SerializeToString())
-
-
 def write_training_reports(
     staging: Path,
     history_rows: Sequence[Mapping[str, float]],
     eval_metrics: Mapping[str, Any],
 ) -> list[Path]:
-    """Everything a training run adds beside its artifacts: both PNGs and the TensorBoard events."""
+    """Everything a training run adds beside its artifacts: both PNGs, and the final evaluation in the TensorBoard
+    events under `staging/tensorboard` (the callback wrote the per-epoch curves there during training)."""
     written = [plot_training_curves(history_rows, staging / TRAINING_CURVES_FILE)]
     confusion = eval_metrics.get("confusion_matrix")
     confusion_png = None
@@ -195,12 +125,7 @@ def write_training_reports(
             confusion["labels"], confusion["matrix"], staging / CONFUSION_MATRIX_FILE
         )
         written.append(confusion_png)
-    written.append(
-        write_tensorboard(
-            history_rows,
-            staging / TENSORBOARD_DIR,
-            eval_metrics=eval_metrics,
-            confusion_png=confusion_png,
-        )
-    )
+    last_epoch = int(history_rows[-1].get("epoch", len(history_rows))) if history_rows else 0
+    write_evaluation_events(staging / TENSORBOARD_DIR, eval_metrics, last_epoch, confusion_png)
+    written.append(staging / TENSORBOARD_DIR)
     return written

@@ -10,6 +10,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from trainer.settings.grammar import StrList
+
 DataFormat = Literal["auto", "csv", "tsv", "jsonl", "parquet"]
 
 
@@ -88,7 +90,7 @@ class DataArguments(HubDatasetArguments):
         description="Fraction of the training rows held out for evaluation when there is no --eval-data and "
         "no evaluation split (fixed --seed, stratified by label).",
     )
-    text_column: list[str] = Field(
+    text_column: StrList = Field(
         default=["text"],
         min_length=1,
         max_length=2,

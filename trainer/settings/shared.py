@@ -1,12 +1,24 @@
-"""What every verb's settings share: how flags and `TRAINER_*` variables are read, and the output options whose
-help differs only in what is published."""
+"""What every verb's settings share: how flags, `TRAINER_*` variables and the config file are read, and the
+output options whose help differs only in what is published."""
 
+from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 
 from trainer.contract.container import SETTINGS_ENV_PREFIX
+
+CONFIG_FIELD = "config"
+CONFIG_ENV = f"{SETTINGS_ENV_PREFIX}CONFIG"
+
+
+class ConfigFileArguments(BaseModel):
+    config: Path | None = Field(
+        default=None,
+        description="YAML file of settings: each key a setting's name in snake_case (max_length: 256, "
+        "labels: [neg, pos]); flags and TRAINER_* variables win over it. Also TRAINER_CONFIG.",
+    )
 
 
 def output_field(published: str) -> Any:

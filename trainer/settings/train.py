@@ -8,12 +8,13 @@ combination is reported as one line before anything is downloaded.
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings
 
 from trainer.contract.container import SCRATCH_DIR
 from trainer.settings.data import DataArguments
-from trainer.settings.shared import output_field, overwrite_field, settings_config
+from trainer.settings.grammar import OptionalIntList, OptionalStrList
+from trainer.settings.shared import ConfigFileArguments, output_field, overwrite_field, settings_config
 
 ProgressMode = Literal["auto", "bar", "lines"]
 Optim = Literal["adamw_lazy", "adamw"]
@@ -38,7 +39,7 @@ class ModelArguments(BaseModel):
         description="Branch, tag or commit of a --model Hub id to load; run.json records the commit it "
         "resolved to. Default: the main branch.",
     )
-    labels: list[str] | None = Field(
+    labels: OptionalStrList = Field(
         default=None,
         description="The label set in id order (repeat the flag). Default: inferred from the training data, sorted.",
     )
@@ -190,10 +191,30 @@ class OutputArguments(BaseModel):
         description="bar: Keras progress bar; lines: one log line every --log-every-steps steps and per epoch "
         "(readable in kubectl logs); auto: bar in a terminal, lines otherwise.",
     )
-    log_every_steps: int = Field(default=50, gt=0, description="Steps between progress lines in lines mode.")
+    log_every_steps: int = Field(
+        default=50,
+        gt=0,
+        description="Steps between progress lines in lines mode, and between the step curves in TensorBoard.",
+    )
+    profile_steps: OptionalIntList = Field(
+        default=None,
+        min_length=1,
+        max_length=2,
+        description="Profile these training steps with TensorFlow's profiler: START,STOP (or one step), counted "
+        "from 1 in this process. The trace goes to <output>/tensorboard/plugins/profile/ (TensorBoard's Profile "
+        "tab, with the tensorboard-plugin-profile package).",
+    )
+
+    @field_validator("profile_steps")
+    @classmethod
+    def _step_range(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and (value[0] < 1 or value[-1] < value[0]):
+            raise ValueError("--profile-steps takes START,STOP with 1 <= START <= STOP, or one step")
+        return value
 
 
 class TrainSettings(
+    ConfigFileArguments,
     OutputArguments,
     DistributionArguments,
     CheckpointArguments,

@@ -18,7 +18,8 @@ from trainer.settings.data import (
     not_both,
     required_unless_dataset,
 )
-from trainer.settings.shared import output_field, overwrite_field, settings_config
+from trainer.settings.grammar import OptionalStrList, StrList
+from trainer.settings.shared import ConfigFileArguments, output_field, overwrite_field, settings_config
 from trainer.settings.train import ModelArguments, OutputArguments, TrainingArguments
 
 _DATA = DataArguments.model_fields
@@ -53,7 +54,7 @@ class InputArguments(HubDatasetArguments):
         description="The split of a DatasetDict folder or a --dataset-name dataset. Default: evaluate takes "
         "validation, else test; predict takes test, else validation; either takes a lone split.",
     )
-    text_column: list[str] = _DATA["text_column"]
+    text_column: StrList = _DATA["text_column"]
     data_format: DataFormat = _DATA["data_format"]
 
     @field_validator("text_column")
@@ -73,7 +74,7 @@ class InputArguments(HubDatasetArguments):
         return self
 
 
-class VerbOutputArguments(BaseModel):
+class VerbOutputArguments(ConfigFileArguments):
     output: str = output_field("results")
     overwrite: bool = overwrite_field("Run and publish again", "a completed result")
     work_dir: Path = _OUTPUT["work_dir"]
@@ -95,7 +96,7 @@ class PredictSettings(VerbOutputArguments, InputArguments, ArtifactArguments, Ba
     all_probabilities: bool = Field(
         default=False, description="Also write every class's probability (`probabilities`: {label: p})."
     )
-    keep_column: list[str] | None = Field(
+    keep_column: OptionalStrList = Field(
         default=None,
         description="Input column to copy into each output row (repeat the flag; e.g. an id). "
         "Default: the text column(s).",

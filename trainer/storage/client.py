@@ -1,7 +1,9 @@
 """Build the boto3 S3 client and transfer settings: bounded retries and timeouts, any S3-compatible endpoint.
 
-Credentials, endpoint and profile come from boto3's standard chain (AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL_S3,
-AWS_PROFILE, IAM roles, ...); this module only adds what that chain leaves out.
+Credentials, endpoint, profile and retry settings come from boto3's standard chain (AWS_ACCESS_KEY_ID,
+AWS_ENDPOINT_URL_S3, AWS_PROFILE, AWS_RETRY_MODE, AWS_MAX_ATTEMPTS, the config file, IAM roles, ...); this module
+only adds what that chain leaves out, and a retry default only where neither the environment nor the config file
+sets one.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 import boto3
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
+from botocore.exceptions import ProfileNotFound
 
 from trainer.contract.redaction import has_url_credentials, redact
 from trainer.errors import UsageError
@@ -25,9 +28,18 @@ DEFAULT_REGION = "us-east-1"
 REGION_ENV = "AWS_REGION"
 """Read as a fallback: botocore only reads AWS_DEFAULT_REGION, other SDKs and our Secrets use AWS_REGION."""
 
-MAX_ATTEMPTS = 4
-"""Total attempts per request in botocore's "standard" retry mode (its default is 3). Backoff is
-random(0, 2**attempt) seconds, so an unreachable endpoint fails within about 7 s instead of hanging a Job."""
+DEFAULT_RETRY_MODE = "standard"
+DEFAULT_MAX_ATTEMPTS = 5
+"""The project's retry default, used only where AWS_RETRY_MODE / AWS_MAX_ATTEMPTS and the config file's
+`retry_mode` / `max_attempts` are unset. In botocore's meaning: 5 attempts in all, the first try included (botocore's
+own default is 3). Backoff is random(0, 2**retry) seconds, so an unreachable endpoint fails within about 7 s
+instead of hanging a Job."""
+
+RETRY_SETTINGS = {
+    "mode": ("AWS_RETRY_MODE", "retry_mode"),
+    "total_max_attempts": ("AWS_MAX_ATTEMPTS", "max_attempts"),
+}
+"""botocore's retry options: the client-config key, its environment variable and its config-file key."""
 
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 60.0
@@ -63,22 +75,22 @@ def make_client(
     endpoint_url: str | None = None,
     *,
     session: boto3.session.Session | None = None,
-    max_attempts: int = MAX_ATTEMPTS,
     connect_timeout: float = CONNECT_TIMEOUT_S,
     read_timeout: float = READ_TIMEOUT_S,
 ) -> Any:
     """An S3 client from the standard AWS chain (env, profile, IAM role) with bounded retries and timeouts.
 
-    boto3 itself reads AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL; any endpoint that is not AWS gets path-style
-    addressing, which MinIO, Ceph RGW and SeaweedFS need without wildcard DNS.
+    boto3 itself reads AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL and the retry settings; any endpoint that is not AWS
+    gets path-style addressing, which MinIO, Ceph RGW and SeaweedFS need without wildcard DNS.
     """
     check_endpoints(endpoint_url)
     session = session or boto3.session.Session()
     region = session.region_name or os.environ.get(REGION_ENV) or DEFAULT_REGION
+    retries = retry_defaults(session)
 
     def build(path_style: bool) -> Any:
         config = Config(
-            retries={"mode": "standard", "max_attempts": max_attempts},
+            retries=dict(retries) or None,  # botocore fills in the rest of its copy
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             max_pool_connections=MAX_POOL_CONNECTIONS,
@@ -99,6 +111,27 @@ def make_client(
     if endpoint_url is None and not _is_aws_endpoint(client.meta.endpoint_url):
         client = build(path_style=True)
     return client
+
+
+def retry_defaults(
+    session: boto3.session.Session, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The project's retry default for each botocore retry option the environment and config file leave unset.
+
+    botocore reads AWS_RETRY_MODE / AWS_MAX_ATTEMPTS and the profile's `retry_mode` / `max_attempts` only for the
+    options the client's Config does not set, so the Config carries just the unset ones.
+    """
+    environ = os.environ if environ is None else environ
+    try:  # boto3 exposes its botocore session only as `_session`
+        profile = session._session.get_scoped_config()
+    except ProfileNotFound:  # boto3 reports a missing profile itself, when the client is built
+        profile = {}
+    defaults = {"mode": DEFAULT_RETRY_MODE, "total_max_attempts": DEFAULT_MAX_ATTEMPTS}
+    return {
+        key: defaults[key]
+        for key, (env_name, config_key) in RETRY_SETTINGS.items()
+        if not environ.get(env_name) and config_key not in profile
+    }
 
 
 ENDPOINT_ENVS = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 from typing import BinaryIO
@@ -14,7 +14,7 @@ from trainer.errors import UsageError
 
 MIB = 1024 * 1024
 COPY_BUFFER_BYTES = 1 * MIB
-"""Buffer for local copies and streamed downloads."""
+"""Buffer for local copies."""
 
 
 def walk_files(root: Path) -> list[tuple[Path, str]]:
@@ -25,11 +25,6 @@ def walk_files(root: Path) -> list[tuple[Path, str]]:
             path = Path(dirpath, name)
             found.append((path, path.relative_to(root).as_posix()))
     return sorted(found, key=lambda pair: pair[1])
-
-
-def write_chunks(out: BinaryIO, chunks: Iterable[bytes]) -> None:
-    for chunk in chunks:
-        out.write(chunk)
 
 
 def write_atomic(dest: Path, write: Callable[[BinaryIO], object]) -> None:

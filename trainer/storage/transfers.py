@@ -1,9 +1,10 @@
-"""How `Storage` moves bytes: concurrent transfers, multipart for large objects, one request for small ones.
+"""How `Storage` moves bytes: every object through s3transfer's manager, concurrently, multipart when large.
 
-Large objects (at or above the multipart threshold) go through s3transfer's manager; small ones take one GET or
-PUT each on a thread pool, which is cheaper than a managed transfer; local copies run on the same pool. Every job
-of a batch is submitted at once and the first failure is raised, translated (`failures.translate`), once they all
-finished. Downloads land under a temporary name and are renamed when complete.
+One path for every size: the manager sends one GET or PUT below the multipart threshold and parts above it, retries
+a body that breaks mid-stream, and downloads under a temporary name that is renamed when complete. A separate
+single-request path for small objects measured no faster (benchmarks/README.md, "Object storage"). Local copies
+run on a thread pool. Every job of a batch is submitted at once and the first failure is raised, translated
+(`failures.translate`), once they all finished.
 """
 
 from __future__ import annotations
@@ -15,33 +16,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from boto3.s3.transfer import TransferConfig, create_transfer_manager
-from botocore.exceptions import (
-    ConnectionClosedError,
-    IncompleteReadError,
-    ReadTimeoutError,
-    ResponseStreamingError,
-)
 from s3transfer.subscribers import BaseSubscriber
 
 from trainer.storage.failures import translate, translated
-from trainer.storage.localfs import COPY_BUFFER_BYTES, write_atomic, write_chunks
+from trainer.storage.localfs import COPY_BUFFER_BYTES, write_atomic
 from trainer.storage.uri import Location
 
 if TYPE_CHECKING:
     from s3transfer.futures import TransferFuture
     from s3transfer.manager import TransferManager
-
-SMALL_DOWNLOAD_ATTEMPTS = 3
-"""Reads of a small object's body that break mid-stream are retried (botocore retries only the request);
-s3transfer does the same for managed downloads."""
-
-_STREAM_ERRORS = (
-    ReadTimeoutError,
-    IncompleteReadError,
-    ResponseStreamingError,
-    ConnectionClosedError,
-    ConnectionError,
-)
 
 
 class _KnownSize(BaseSubscriber):
@@ -71,7 +54,6 @@ class Transfers:
 
     def download(self, objects: Sequence[tuple[Location, int, Path]]) -> None:
         """Each S3 object (location, size) into its local path."""
-        threshold = self._config.multipart_threshold
         self._transfer(
             [
                 (
@@ -81,34 +63,16 @@ class Transfers:
                     ),
                 )
                 for loc, size, dest in objects
-                if size >= threshold
-            ]
-        )
-        self.run_all(
-            [
-                (loc, lambda loc=loc, dest=dest: self._get_small(loc, dest))
-                for loc, size, dest in objects
-                if size < threshold
             ]
         )
 
     def put(self, pairs: Sequence[tuple[Path, Location]]) -> None:
-        """Each local file to its location (S3 object or local path); the sizes are read first."""
-        threshold = self._config.multipart_threshold
-        with translated(pairs[0][1] if pairs else Location.local(Path.cwd()), self._endpoint):
-            sizes = {path: path.stat().st_size for path, _ in pairs}
+        """Each local file to its location (S3 object or local path)."""
         self._transfer(
             [
                 (target, lambda m, path=path, target=target: m.upload(str(path), target.bucket, target.key))
                 for path, target in pairs
-                if target.is_s3 and sizes[path] >= threshold
-            ]
-        )
-        self.run_all(
-            [
-                (target, lambda path=path, target=target: self._put_small(path, target))
-                for path, target in pairs
-                if target.is_s3 and sizes[path] < threshold
+                if target.is_s3
             ]
         )
         self.copy([(path, target.path) for path, target in pairs if not target.is_s3])
@@ -148,22 +112,3 @@ class Transfers:
         if failure is not None:
             loc, error = failure
             raise translate(error, loc, self._endpoint()) from error
-
-    def _get_small(self, loc: Location, dest: Path) -> None:
-        """One GET streamed to a temporary file: for small objects, cheaper than a managed transfer."""
-        for attempt in range(1, SMALL_DOWNLOAD_ATTEMPTS + 1):
-            try:
-                body = self._client().get_object(Bucket=loc.bucket, Key=loc.key)["Body"]
-                with body:
-                    write_atomic(
-                        dest, lambda out, body=body: write_chunks(out, body.iter_chunks(COPY_BUFFER_BYTES))
-                    )
-                return
-            except _STREAM_ERRORS:
-                if attempt == SMALL_DOWNLOAD_ATTEMPTS:
-                    raise
-
-    def _put_small(self, path: Path, loc: Location) -> None:
-        """One PUT from the open file (botocore rewinds it on retry): cheaper than a managed transfer."""
-        with path.open("rb") as body:
-            self._client().put_object(Bucket=loc.bucket, Key=loc.key, Body=body)

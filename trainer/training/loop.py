@@ -20,6 +20,7 @@ from trainer.data.tokens import Encoded
 from trainer.distribute.plan import RunPlan
 from trainer.distribute.strategy import LOST_PEER_ERRORS, input_shard_policy, peer_lost
 from trainer.errors import UsageError
+from trainer.outputs.tensorboard import EventSync
 from trainer.settings.train import TrainSettings
 from trainer.training.callbacks import (
     Checkpointing,
@@ -30,6 +31,7 @@ from trainer.training.callbacks import (
     ProgressLines,
 )
 from trainer.training.checkpoints import CheckpointManager, Position, Restored
+from trainer.training.tensorboard import RunTensorBoard
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +39,13 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class FitHooks:
     """What the caller of `loop.fit` plugs in: the checkpoints, the stop signal (SIGTERM), its evaluation (a dict
-    with loss and accuracy) and what to do when the first step begins."""
+    with loss and accuracy), what to do when the first step begins, and where the TensorBoard events go."""
 
     checkpoints: CheckpointManager
     stop: threading.Event
     evaluate: Callable[[], Mapping[str, float]] | None = None
     on_first_step: Callable[[], None] | None = None
+    events: EventSync | None = None
 
 
 @dataclass(frozen=True)
@@ -52,12 +55,18 @@ class CallbackSet:
     progress: ProgressLines | None
     verbose: int
     """Keras' own progress bar (1) or not (0)."""
+    tensorboard: RunTensorBoard | None = None
 
     def resume_at(self, skip: int) -> None:
         """The next `fit` call starts `skip` steps into its epoch."""
         self.checkpointing.step_offset = skip
         if self.progress is not None:
             self.progress.step_offset = skip
+
+    def finish(self) -> None:
+        """After the last `fit` (or a preempted one): the TensorBoard events closed and synced."""
+        if self.tensorboard is not None:
+            self.tensorboard.finish()
 
 
 def training_callbacks(
@@ -76,7 +85,11 @@ def training_callbacks(
         )
     )
 
+    tensorboard = _tensorboard(settings, history, hooks.events)
+
     def save(position: Position, wait: bool) -> None:
+        if tensorboard is not None:  # the output's events reach every checkpoint a resumed run may start from
+            tensorboard.sync()
         hooks.checkpoints.save(position, extra={"history": history}, wait=wait)
 
     checkpointing = Checkpointing(
@@ -85,7 +98,12 @@ def training_callbacks(
         every_steps=settings.checkpoint_every_steps,
         stop=hooks.stop,
     )
-    callbacks: list[Any] = [EpochHistory(history, plan.global_batch), checkpointing]
+    # TensorBoard after the callbacks that complete an epoch's logs, before the one that checkpoints it.
+    callbacks: list[Any] = [
+        EpochHistory(history, plan.global_batch),
+        *filter(None, [tensorboard]),
+        checkpointing,
+    ]
     if hooks.evaluate is not None and settings.eval_strategy == "epoch":
         # First in the list: the callbacks after it see the validation metrics it adds to the epoch's logs.
         callbacks.insert(0, EpochEvaluation(hooks.evaluate, last_epoch=settings.epochs - 1, announce=use_bar))
@@ -93,7 +111,21 @@ def training_callbacks(
         callbacks.append(FirstStep(hooks.on_first_step))
     if progress is not None:
         callbacks.append(progress)
-    return CallbackSet(callbacks, checkpointing, progress, 1 if use_bar else 0)
+    return CallbackSet(callbacks, checkpointing, progress, 1 if use_bar else 0, tensorboard)
+
+
+def _tensorboard(
+    settings: TrainSettings, history: list[dict[str, float]], events: EventSync | None
+) -> RunTensorBoard | None:
+    """Keras' TensorBoard callback, after the callbacks that complete the epoch's logs and history row."""
+    if events is None:
+        return None
+    return RunTensorBoard(
+        events,
+        history=history,
+        every_steps=settings.log_every_steps,
+        profile_steps=settings.profile_steps,
+    )
 
 
 def complete_last_epoch(history: list[dict[str, float]], eval_metrics: Mapping[str, float]) -> None:
@@ -127,11 +159,11 @@ def fit(
     start = restored.position if restored is not None else Position(0, 0, 0)
     result = FitResult(history=list(restored.extra.get("history", [])) if restored is not None else [])
     callbacks = training_callbacks(settings, plan, result.history, hooks)
-    for epoch in range(start.epoch, settings.epochs):
-        skip = start.step if epoch == start.epoch else 0
-        train_ds = _epoch_dataset(model, train, plan, settings, epoch, skip)
-        callbacks.resume_at(skip)
-        try:
+    try:
+        for epoch in range(start.epoch, settings.epochs):
+            skip = start.step if epoch == start.epoch else 0
+            train_ds = _epoch_dataset(model, train, plan, settings, epoch, skip)
+            callbacks.resume_at(skip)
             with _fit_errors(plan, settings):
                 model.fit(
                     train_ds,
@@ -140,9 +172,10 @@ def fit(
                     callbacks=callbacks.callbacks,
                     verbose=callbacks.verbose,
                 )
-        except Preempted as stopped:
-            result.preempted_at = stopped.position
-            return result
+    except Preempted as stopped:
+        result.preempted_at = stopped.position
+    finally:
+        callbacks.finish()
     return result
 
 

@@ -31,6 +31,7 @@ from trainer.model.build import build_and_compile
 from trainer.model.inference import evaluate_model
 from trainer.outputs import layout, metrics, reports
 from trainer.outputs.run_record import RunJournal
+from trainer.outputs.tensorboard import TENSORBOARD_DIR, EventSync
 from trainer.outputs.timing import Timeline
 from trainer.settings.train import TrainSettings
 from trainer.storage import Storage
@@ -140,14 +141,21 @@ def _fit(
         publish=run.chief,  # the others write theirs to their own scratch and delete it (TensorFlow's temp-dir rule)
         fingerprint=fingerprint_for(run.settings, plan, prepared.labels),
     )
+    # Written live into the staging folder, synced to the output, published with the run.
+    events = EventSync(
+        run.scope.storage, run.scope.output, run.scope.work / "output" / TENSORBOARD_DIR, publish=run.chief
+    )
     hooks = loop.FitHooks(
         checkpoints,
         run.stop,
         evaluate=lambda: evaluate_model(model, prepared.eval, plan, prepared.labels.names),
         on_first_step=lambda: _log_startup(run.timeline),
+        events=events,
     )
     try:
         restored = checkpoints.resume(restart=run.settings.restart)
+        at = restored.position if restored is not None else None
+        events.start(None if at is None else (at.epoch, at.global_step))
         if restored is not None:
             at = restored.position
             checkpoint = str(checkpoints.root.join(restored.name))
@@ -163,6 +171,7 @@ def _fit(
         checkpoints.wait()
     finally:
         checkpoints.close()
+        events.close()
     if result.preempted_at is not None:
         at = result.preempted_at
         raise PreemptedError(

@@ -176,6 +176,7 @@ TF_FREE_TRAINER_MODULES = (
     "trainer.contract.workers",
     "trainer.settings",
     "trainer.settings.data",
+    "trainer.settings.grammar",
     "trainer.settings.parse",
     "trainer.settings.shared",
     "trainer.settings.train",
@@ -221,3 +222,37 @@ def test_render_pipes_into_strict_schema_validation() -> None:
         )
         assert result.returncode == 0, result.stdout + result.stderr
         assert b"passed for resource job/reviews-42" in result.stdout
+
+
+def test_old_flag_spellings_still_work_and_warn_once_each(capsys: pytest.CaptureFixture[str]) -> None:
+    old = ["--label", "team=ml", "--label", "tier=gold", "--toleration=spot", "--annotation", "cost=gpu"]
+    code, out, err = run(capsys, *RENDER, *old, *ARGS)
+    assert code == 0
+    assert err.splitlines() == [
+        "launcher: warning: --label is deprecated: use --labels (same values; see docs/release-notes.md)",
+        "launcher: warning: --toleration is deprecated: use --tolerations (same values; see docs/release-notes.md)",
+        "launcher: warning: --annotation is deprecated: use --annotations (same values; see docs/release-notes.md)",
+    ]
+    job = yaml.safe_load(out)
+    new = ["--labels", "team=ml,tier=gold", "--tolerations", "spot", "--annotations", "cost=gpu"]
+    assert run(capsys, *RENDER, *new, *ARGS) == (0, out, "")
+    labels = job["metadata"]["labels"]
+    assert (labels["team"], labels["tier"], job["metadata"]["annotations"]["cost"]) == ("ml", "gold", "gpu")
+    assert job["spec"]["template"]["spec"]["tolerations"] == [{"key": "spot", "operator": "Exists"}]
+
+
+def test_verb_options_are_settings_too(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    config = tmp_path / "team.yaml"
+    config.write_text("image: i\ndry_run: client\n")
+    monkeypatch.setenv("LAUNCHER_NO_VALIDATE", "true")
+    code, out, err = run(capsys, "submit", "--config", str(config), *ARGS, "--epochz", "3")
+    assert (code, err) == (0, "")  # a client dry run, trainer arguments not checked: no cluster needed
+    assert yaml.safe_load(out)["kind"] == "Job"
+    monkeypatch.setenv("LAUNCHER_NO_VALIDAT", "true")
+    code, _, err = run(capsys, "submit", "--config", str(config), *ARGS)
+    assert code == 2 and err.strip() == (
+        "launcher: error: unknown environment variable LAUNCHER_NO_VALIDAT (did you mean LAUNCHER_NO_VALIDATE?); "
+        "unset it"
+    )

@@ -78,10 +78,10 @@ def test_repeatable_flags_and_json_env(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"image": "i", "gpus": "-1"}, "invalid --gpus: Input should be greater than or equal to 0"),
         ({"image": "i", "gpus": "four"}, "invalid --gpus: Input should be a valid integer"),
         ({"image": "i", "name": "My_Run"}, "invalid --name: 'My_Run' is not a DNS-1123 label"),
-        ({"image": "i", "labels": ["novalue"]}, "invalid --label: 'novalue' is not KEY=VALUE"),
+        ({"image": "i", "labels": ["novalue"]}, "invalid --labels: 'novalue' is not KEY=VALUE"),
         (
             {"image": "i", "tolerations": ["k:Never"]},
-            "invalid --toleration: 'k:Never' is not KEY[=VALUE][:EFFECT]",
+            "invalid --tolerations: 'k:Never' is not KEY[=VALUE][:EFFECT]",
         ),
         ({"image": "i", "shm_size": "16Gi"}, "--shm-size 16Gi must be smaller than --memory 16Gi"),
         ({"image": "i", "bogus": "1"}, "invalid --bogus: Extra inputs are not permitted"),
@@ -180,15 +180,15 @@ def test_a_bad_config_value_names_the_config_key(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        ({"labels": ["Bad Key=x"]}, "invalid --label: key 'Bad Key' is not a valid label key"),
-        ({"labels": ["team=not ok"]}, "invalid --label: value 'not ok' is not a valid label value"),
+        ({"labels": ["Bad Key=x"]}, "invalid --labels: key 'Bad Key' is not a valid label key"),
+        ({"labels": ["team=not ok"]}, "invalid --labels: value 'not ok' is not a valid label value"),
         (
             {"labels": ["Example.com/team=ml"]},
-            "invalid --label: key 'Example.com/team': prefix 'Example.com'",
+            "invalid --labels: key 'Example.com/team': prefix 'Example.com'",
         ),
         (
             {"annotations": ["bad key=anything"]},
-            "invalid --annotation: key 'bad key' is not a valid label key",
+            "invalid --annotations: key 'bad key' is not a valid label key",
         ),
         (
             {"node_selector": ["pool=a 100"]},

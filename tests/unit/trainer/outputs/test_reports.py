@@ -1,4 +1,5 @@
-"""Training curves and confusion matrix as PNG, and TensorBoard event files, from a run's history."""
+"""Training curves and confusion matrix as PNG from a run's history, and the final evaluation in its TensorBoard
+events (the per-epoch curves are written live: tests/unit/trainer/training/test_tensorboard.py)."""
 
 from pathlib import Path
 
@@ -6,7 +7,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from support.tensorboard_events import read_run
 from trainer.outputs import reports
+from trainer.outputs.tensorboard import write_evaluation_events
 
 HISTORY = [
     {
@@ -72,37 +75,16 @@ def test_confusion_matrix_with_an_empty_row_and_long_names(tmp_path: Path) -> No
     _non_trivial(_png(path))
 
 
-def _events(run_dir: Path) -> dict[str, list[tuple[int, object]]]:
-    found: dict[str, list[tuple[int, object]]] = {}
-    (event_file,) = run_dir.glob("events.out.tfevents.*")
-    for event in tf.compat.v1.train.summary_iterator(str(event_file)):
-        for value in event.summary.value:
-            plugin = value.metadata.plugin_data.plugin_name
-            if plugin == "scalars":
-                item: object = float(tf.make_ndarray(value.tensor))
-            else:
-                item = plugin
-            found.setdefault(value.tag, []).append((event.step, item))
-    return found
-
-
-def test_tensorboard_events_from_history(tmp_path: Path) -> None:
+def test_the_final_evaluation_joins_the_validation_run_at_the_last_epoch(tmp_path: Path) -> None:
     confusion = reports.plot_confusion_matrix(NAMES, MATRIX, tmp_path / "cm.png")
     eval_metrics = {"loss": 0.45, "accuracy": 0.84, "macro_f1": 0.83}
-    log_dir = reports.write_tensorboard(
-        HISTORY, tmp_path / "tensorboard", eval_metrics=eval_metrics, confusion_png=confusion
-    )
-    train = _events(log_dir / "train")
-    validation = _events(log_dir / "validation")
-    assert train["epoch_loss"] == [
-        (1, pytest.approx(1.05)),
-        (2, pytest.approx(0.71)),
-        (3, pytest.approx(0.38)),
-    ]
-    assert [v for _, v in train["epoch_accuracy"]] == pytest.approx([0.41, 0.69, 0.88])
-    assert [v for _, v in validation["epoch_loss"]] == pytest.approx([0.98, 0.66, 0.45])
-    assert [v for _, v in validation["epoch_accuracy"]] == pytest.approx([0.47, 0.72, 0.84])
+    write_evaluation_events(tmp_path / "tensorboard", eval_metrics, 3, confusion)
+    validation = read_run(tmp_path / "tensorboard" / "validation")
     assert validation["eval/macro_f1"] == [(3, pytest.approx(0.83))]
+    assert validation["eval/accuracy"] == [(3, pytest.approx(0.84))]
+    assert validation["eval/loss"] == [(3, pytest.approx(0.45))]
+    assert validation["epoch_loss"] == [(3, pytest.approx(0.45))]  # the validation curve's last epoch
+    assert validation["epoch_accuracy"] == [(3, pytest.approx(0.84))]
     assert validation["eval/confusion_matrix"] == [(3, "images")]
 
 
@@ -111,5 +93,5 @@ def test_write_training_reports_lays_out_the_staging_dir(tmp_path: Path) -> None
     reports.write_training_reports(tmp_path, HISTORY, eval_metrics)
     files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
     assert "confusion_matrix.png" in files and "training_curves.png" in files
-    assert any(f.startswith("tensorboard/train/events.out.tfevents.") for f in files)
     assert any(f.startswith("tensorboard/validation/events.out.tfevents.") for f in files)
+    assert read_run(tmp_path / "tensorboard" / "validation")["eval/confusion_matrix"] == [(3, "images")]
