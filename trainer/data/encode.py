@@ -140,8 +140,8 @@ def _class_names(
     if unlabelled:
         fix = rows.other_split or "drop those rows"
         raise DataError(
-            f"{rows.what} has rows without a label (-1, the Hub's mark for unlabelled test splits) from its row "
-            f"{before + unlabelled[0] + 1}: {fix}"
+            f"{rows.what} has rows without a label (-1, the Hub's mark for unlabelled test splits), the first "
+            f"at row {before + unlabelled[0] + 1}: {fix}"
         )
     strange = [(i, v) for i, v in enumerate(ids) if v is not None and not 0 <= v < len(names)]
     if strange:

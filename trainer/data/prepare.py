@@ -74,8 +74,13 @@ def open_sources(settings: TrainSettings, storage: Storage, inputs: TrainingInpu
             )
             fix += ", or hold out training rows with --eval-fraction"
     if split is not None:
+        how = "--train-split" if settings.train_split else "by default train; --train-split picks another"
         log.info(
-            "train data: split '%s' of %s (splits: %s)", split, training.what, ", ".join(training.splits)
+            "train data: split '%s' of %s (%s; splits: %s)",
+            split,
+            training.what,
+            how,
+            ", ".join(training.splits),
         )
     train = training.source(split, "pick a labelled split with --train-split")
     if inputs.eval is None and eval_split is None:

@@ -39,12 +39,17 @@ def check_tokenizer(rows: RowSource, tokenizer: Any) -> None:
         )
     theirs = _load(folder, rows.what)
     ours_vocab, their_vocab = tokenizer.get_vocab(), theirs.get_vocab()
-    differs = sorted(set(ours_vocab.items()) ^ set(their_vocab.items()), key=lambda item: item[1])
+    ours_by_id = {i: token for token, i in ours_vocab.items()}
+    theirs_by_id = {i: token for token, i in their_vocab.items()}
+    differs = sorted(
+        i for i in ours_by_id.keys() | theirs_by_id.keys() if ours_by_id.get(i) != theirs_by_id.get(i)
+    )
     specials = dict(zip(tokenizer.all_special_tokens, tokenizer.all_special_ids, strict=True))
     their_specials = dict(zip(theirs.all_special_tokens, theirs.all_special_ids, strict=True))
     if differs or specials != their_specials:
         detail = (
-            f"{len(their_vocab)} tokens against --model's {len(ours_vocab)}, first difference {differs[0][0]!r}"
+            f"{len(their_vocab)} tokens against --model's {len(ours_vocab)}; id {differs[0]} is "
+            f"{theirs_by_id.get(differs[0])!r} there, {ours_by_id.get(differs[0])!r} in --model's"
             if differs
             else f"special tokens {their_specials} against --model's {specials}"
         )

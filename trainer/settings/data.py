@@ -33,8 +33,19 @@ class HubDatasetArguments(BaseModel):
 
     def check_hub_options(self) -> None:
         """The Hub options need --dataset-name."""
-        if self.dataset_name is None and (self.dataset_config_name or self.dataset_revision):
-            raise ValueError("--dataset-config-name and --dataset-revision apply only with --dataset-name")
+        given = [
+            flag
+            for flag, value in (
+                ("--dataset-config-name", self.dataset_config_name),
+                ("--dataset-revision", self.dataset_revision),
+            )
+            if value is not None
+        ]
+        if self.dataset_name is None and given:
+            verb, it = ("applies", "it") if len(given) == 1 else ("apply", "them")
+            raise ValueError(
+                f"{' and '.join(given)} {verb} only with --dataset-name: name the dataset, or drop {it}"
+            )
 
 
 def required_unless_dataset(location: str | None, info: ValidationInfo) -> str | None:

@@ -64,7 +64,10 @@ def trained(staged_moto: Staged, folder: Path, tmp_path_factory: pytest.TempPath
     args = ["--model", s3.model, "--train-data", data, "--output", output, *LEARNS]
     result = run_trainer(args, s3.endpoint, tmp_path_factory.mktemp("work"))
     assert result.returncode == 0, result.stderr[-3000:]
-    assert f"train data: split 'train' of {data} (splits: train, validation, test)" in result.stderr
+    assert (
+        f"train data: split 'train' of {data} (by default train; --train-split picks another; splits: train, "
+        "validation, test)" in result.stderr
+    )
     assert f"evaluation data: split 'validation' of {data} (by default validation, else test" in result.stderr
     assert f"train data: 480 rows from split 'train' of {data} (2 Arrow file(s))" in result.stderr
     return data, output

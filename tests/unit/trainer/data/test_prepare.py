@@ -39,7 +39,10 @@ def test_train_and_validation_splits_and_the_classlabel_order(
     assert (len(prepared.train), len(prepared.eval)) == (60, 15)
     assert {entry["split"] for entry in record.data["train"]} == {"train"}
     assert {entry["split"] for entry in record.data["eval"]} == {"validation"}
-    assert f"train data: split 'train' of {reviews} (splits: train, validation, test)" in caplog.text
+    assert (
+        f"train data: split 'train' of {reviews} (by default train; --train-split picks another; splits: train, "
+        "validation, test)" in caplog.text
+    )
     assert (
         "evaluation data: split 'validation' of" in caplog.text
         and "by default validation, else test" in caplog.text

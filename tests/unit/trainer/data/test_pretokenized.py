@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from support.hf_datasets import NAMES, save_pretokenized
+from support.hf_datasets import NAMES, other_tokenizer, save_pretokenized
 from trainer.data.encode import Tokenizing, encode_source
 from trainer.data.labels import LabelMap
 from trainer.data.rows import RowSource
@@ -83,18 +83,17 @@ def test_a_folder_without_its_tokenizer_is_refused(padded: Path, tokenizer, tmp_
 
 
 def test_another_tokenizer_is_refused_in_one_line(padded: Path, tokenizer, tmp_path: Path) -> None:
-    from transformers import BertTokenizerFast
-
     copy = shutil.copytree(padded, tmp_path / "copy")
-    vocab = copy / "vocab-other.txt"
-    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "rain", "snow"]) + "\n")
     shutil.rmtree(copy / "tokenizer")
-    BertTokenizerFast(vocab_file=str(vocab)).save_pretrained(str(copy / "tokenizer"))
+    other_tokenizer(copy / "tokenizer")
     with pytest.raises(DataError) as refused:
         encode(rows_of(copy, tmp_path / "work"), tokenizer, tmp_path / "tokens")
     message = str(refused.value)
     assert "\n" not in message
-    assert f"with another tokenizer than --model's (7 tokens against --model's {len(tokenizer)}," in message
+    assert (
+        f"another tokenizer than --model's (7 tokens against --model's {len(tokenizer)}; id 5 is 'rain'"
+        in message
+    )
     assert message.endswith("tokenize it again with --model's tokenizer, or train the model it was made for")
 
 
