@@ -67,3 +67,36 @@ def local_dataset_repo(
         f"      class_label:\n        names:\n{names}configs:\n- config_name: default\n  data_files:\n{files}---\n"
     )
     return dest
+
+
+def other_tokenizer(dest: Path) -> Path:
+    """A BERT tokenizer with another (tiny) vocabulary than the test model's."""
+    from transformers import BertTokenizerFast
+
+    dest.mkdir(parents=True, exist_ok=True)
+    vocab = dest / "vocab.txt"
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "rain", "snow"]) + "\n")
+    BertTokenizerFast(vocab_file=str(vocab)).save_pretrained(str(dest))
+    return dest
+
+
+def ids_beyond(dest: Path, tokenizer_dir: Path, vocab_size: int) -> Path:
+    """A pre-tokenized Dataset whose second row holds an id past the vocabulary, with the right tokenizer."""
+    import shutil
+
+    from datasets import ClassLabel, Dataset, Features, Sequence, Value
+
+    features = Features({"input_ids": Sequence(Value("int32")), "label": ClassLabel(names=NAMES)})
+    rows = {"input_ids": [[2, 10, 3], [2, vocab_size + 5, 3]], "label": [0, 1]}
+    Dataset.from_dict(rows, features=features).save_to_disk(str(dest))
+    shutil.copytree(tokenizer_dir, dest / "tokenizer")
+    return dest
+
+
+def configured_repo(dest: Path, configs: tuple[str, ...]) -> Path:
+    """A dataset repository with several configurations (and no default one)."""
+    for config in configs:
+        local_dataset_repo(dest / config, {"train": 3})
+    entries = "".join(f"- config_name: {c}\n  data_files: {c}/data/*.csv\n" for c in configs)
+    (dest / "README.md").write_text(f"---\nconfigs:\n{entries}---\n")
+    return dest
