@@ -160,6 +160,27 @@ def test_a_revision_is_pinned_to_its_commit(fake_hub: type[_Hub]) -> None:
     assert fake_hub.asked == ["/api/datasets/team/reviews/revision/v2"]
 
 
+def test_every_split_is_read_at_the_pinned_commit_which_run_json_records(
+    fake_hub: type[_Hub], repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Hub id's revision is resolved once; `datasets.load_dataset` (served here from the local repository, as
+    the loopback Hub serves no files) is asked for that commit, and the record names both."""
+    import datasets
+
+    asked = []
+
+    def load(args: HubDatasetArguments, revision: str | None) -> object:
+        asked.append((args.dataset_name, revision))
+        return datasets.load_dataset(str(repo), streaming=True)
+
+    monkeypatch.setattr(hub_datasets, "_load", load)
+    opened = open_dataset("team/reviews", dataset_revision="v2")
+    assert asked == [("team/reviews", COMMIT)]
+    assert opened.source("validation", "").record == [
+        {"dataset": "team/reviews", "config": None, "split": "validation", "revision": "v2", "commit": COMMIT}
+    ]
+
+
 @pytest.mark.parametrize(
     ("name", "revision", "error", "text"),
     [
