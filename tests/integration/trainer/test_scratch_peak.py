@@ -2,40 +2,20 @@
 the token files plus two shards, not the raw data set (benchmarks/scratch_peak.py samples the work dir every
 millisecond). Before shards were streamed, all 50 sat on disk until tokenizing started."""
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from trainer_e2e_helpers import run_benchmark
 
 pytestmark = pytest.mark.slow
 
-SCRIPT = Path(__file__).resolve().parents[3] / "benchmarks" / "scratch_peak.py"
 SHARDS = 50
 
 
 def test_a_50_shard_prefix_trains_with_two_raw_shards_on_scratch_at_most(tiny_bert: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(SCRIPT),
-            "--model",
-            str(tiny_bert),
-            "--shards",
-            str(SHARDS),
-            "--rows",
-            "200",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    measured = run_benchmark(
+        "scratch_peak.py", "--model", str(tiny_bert), "--shards", str(SHARDS), "--rows", "200"
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    measured = json.loads(result.stdout.strip().splitlines()[-1])
-    print(json.dumps(measured, indent=2))  # the numbers, with -s
     peak, shard = measured["peak"], measured["shard_bytes_max"]
     assert measured["rows"] == SHARDS * 200 and measured["samples"] > 1000  # the sampler watched throughout
     assert 1 <= peak["raw_files"] <= 2

@@ -146,3 +146,21 @@ def assert_complete(objects: set[str] | dict[str, dict]) -> None:
     events = {k for k in objects if k.startswith("tensorboard/")}
     assert {k.rsplit("/", 1)[0] for k in events} == {"tensorboard/train", "tensorboard/validation"}
     assert set(objects) - events == ARTIFACTS
+
+
+BENCHMARKS = Path(__file__).resolve().parents[3] / "benchmarks"
+
+
+def run_benchmark(script: str, *args: str) -> dict:
+    """Run `benchmarks/<script>` with `--json`; the measurements it prints last."""
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), *args, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    measured = json.loads(result.stdout.strip().splitlines()[-1])
+    print(json.dumps(measured, indent=2))  # the numbers, with -s
+    return measured
