@@ -1,12 +1,18 @@
 """Run one documented bad input (a row of docs/errors.md) in-process, as a user's shell would run it.
 
 A row holds a command such as `LAUNCHER_IMGE=i launcher render -- ARGS` (leading `NAME=value` words are
-environment variables; `ARGS` stands for valid trainer arguments) and optionally files to create first
-(`team.yaml: {tolerationz: [a]}`). huggingface_hub reads HF_ENDPOINT and HF_HUB_OFFLINE once, at import, so those
+environment variables; `ARGS` stands for valid trainer arguments) and optionally what to create first, entries
+joined by ` + `: a file and its one line (`team.yaml: {tolerationz: [a]}`), or a folder built as `FOLDERS` describes
+it (`model/ (a tiny BERT)`). huggingface_hub reads HF_ENDPOINT and HF_HUB_OFFLINE once, at import, so those
 two are also set on its constants for the row.
 """
 
+import atexit
+import functools
+import re
 import shlex
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +35,84 @@ class Row:
     files: str
     exit_code: int
     stderr: str
+
+
+@functools.cache
+def _tiny_bert() -> Path:
+    from support.tiny_bert import write_tiny_bert
+    from support.toy_data import vocabulary
+
+    folder = Path(tempfile.mkdtemp(prefix="bad-inputs-bert-"))
+    atexit.register(shutil.rmtree, folder, True)
+    return write_tiny_bert(folder, vocabulary())
+
+
+def _pretokenized(dest: Path) -> Path:
+    from support.hf_datasets import save_pretokenized
+
+    return save_pretokenized(dest, _tiny_bert(), {"train": 12})
+
+
+def _without_tokenizer(dest: Path) -> Path:
+    shutil.rmtree(_pretokenized(dest) / "tokenizer")
+    return dest
+
+
+def _other_tokenizer(dest: Path) -> Path:
+    from support.hf_datasets import other_tokenizer
+
+    _without_tokenizer(dest)
+    other_tokenizer(dest / "tokenizer")
+    return dest
+
+
+def _missing_arrow_file(dest: Path) -> Path:
+    from support.hf_datasets import save_dataset_dict
+
+    save_dataset_dict(dest, {"train": 12}, shards=2)
+    (dest / "train" / "data-00001-of-00002.arrow").unlink()
+    return dest
+
+
+def _ids_beyond(dest: Path) -> Path:
+    from support.hf_datasets import ids_beyond
+
+    return ids_beyond(dest, _tiny_bert(), len((_tiny_bert() / "vocab.txt").read_text().split()))
+
+
+def _dataset_dict(dest: Path) -> Path:
+    from support.hf_datasets import save_dataset_dict
+
+    return save_dataset_dict(dest, {"train": 12, "test": 3})
+
+
+def _configured(dest: Path) -> Path:
+    from support.hf_datasets import configured_repo
+
+    return configured_repo(dest, ("first", "second"))
+
+
+FOLDERS: dict[str, Callable[[Path], object]] = {
+    "a tiny BERT": lambda dest: shutil.copytree(_tiny_bert(), dest),
+    "a DatasetDict: train, unlabelled test": _dataset_dict,
+    "a DatasetDict missing an Arrow file": _missing_arrow_file,
+    "pre-tokenized, without its tokenizer": _without_tokenizer,
+    "pre-tokenized by another tokenizer": _other_tokenizer,
+    "pre-tokenized, an id beyond the vocabulary": _ids_beyond,
+    "a dataset with configurations first and second": _configured,
+}
+"""Folders a row's `with` cell may ask for, by description: `reviews/ (a DatasetDict: train, unlabelled test)`."""
+
+
+def create(entries: str, cwd: Path) -> None:
+    """What a row's `with` cell asks for, in `cwd`."""
+    for entry in entries.split(" + "):
+        folder = re.fullmatch(r"(\S+)/ \((.+)\)", entry)
+        if folder:
+            FOLDERS[folder[2]](cwd / folder[1])
+        else:
+            name, _, content = entry.partition(": ")
+            (cwd / name).write_text(content + "\n")
 
 
 def _cell(text: str) -> str:
@@ -74,8 +158,7 @@ def run_row(row: Row, cwd: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -
 
     monkeypatch.chdir(cwd)
     if row.files:
-        name, _, content = row.files.partition(": ")
-        (cwd / name).write_text(content + "\n")
+        create(row.files, cwd)
     words = shlex.split(row.command.replace("ARGS", ARGS))
     while "=" in words[0] and not words[0].startswith("-"):
         name, _, value = words.pop(0).partition("=")

@@ -56,6 +56,24 @@ TRAINER_REQUIRED = {
     "predict": {"model": "m", "data": "d.csv", "output": "out"},
     "export": {"model": "m", "output": "out"},
 }
+INSTEAD_OF_DATA = {
+    "dataset_name": {},
+    "dataset_config_name": {"dataset_name": "d"},
+    "dataset_revision": {"dataset_name": "d"},
+}
+"""`--dataset-name` (and the options only it takes) name the rows instead of the data location: such a setting is
+given without the location, with what it needs."""
+
+
+def trainer_base(verb: str, name: str) -> dict[str, str]:
+    """The required settings of `verb` to give beside `name`."""
+    required = {key: value for key, value in TRAINER_REQUIRED[verb].items() if key != name}
+    if name in INSTEAD_OF_DATA:
+        required = {k: v for k, v in required.items() if k not in ("train_data", "data")}
+        required.update(INSTEAD_OF_DATA[name])
+    return required
+
+
 LAUNCHER_GROUPS: dict[type[BaseModel], tuple[str, list[str]]] = {
     ConnectionSettings: ("render", []),
     JobSettings: ("render", []),
@@ -203,7 +221,7 @@ def test_every_trainer_setting_by_flag_variable_and_config_key(
     verb: str, name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def read(flags: list[str], env: dict[str, str], config: dict[str, Any]) -> Any:
-        given = TRAINER_REQUIRED[verb] | COMPANIONS.get(name, {})
+        given = trainer_base(verb, name) | COMPANIONS.get(name, {})
         base = [w for key, v in given.items() if key != name for w in flag_words(key, v)]
         with monkeypatch.context() as scoped:
             for suffix, text in env.items():

@@ -1,6 +1,5 @@
-"""Fetch what a verb reads: the pretrained model (Hub id, local folder or s3:// prefix), a trained artifact (its
-model folder, label map and tokenizer) and the data shards, which are tokenized into token files as they arrive
-(`read_data`).
+"""Fetch the model a verb works with: the pretrained model (Hub id at a revision, local folder or s3:// prefix) or
+a trained artifact (its model folder, label map and tokenizer). The data is fetched by its sources (`sources`).
 
 A trained artifact is the `model/` folder a training run publishes (save_pretrained of model and tokenizer, with
 `id2label`/`label2id` in config.json). Users may also name the run's output itself; `model/` under it is used.
@@ -10,20 +9,16 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 from trainer.data import hub
-from trainer.data.encode import Tokenizing, encode_files
 from trainer.data.labels import LabelMap
-from trainer.data.tokens import Encoded
-from trainer.errors import DataError, NotFoundError, UsageError
+from trainer.errors import NotFoundError, UsageError
 from trainer.outputs.layout import MODEL_DIR
 from trainer.settings.problem import MULTI_LABEL, REGRESSION, SINGLE_LABEL
-from trainer.storage import Location, ObjectInfo, Storage
-
-T = TypeVar("T")
+from trainer.storage import Location, Storage
 
 log = logging.getLogger(__name__)
 
@@ -31,15 +26,18 @@ CONFIG_FILE = "config.json"
 """Every save_pretrained folder has it; its absence means the URI does not point at a model."""
 
 
-def _looks_like_path(model: str) -> bool:
-    return model.startswith(("/", "./", "../", "~", "file://")) or Path(model).exists()
-
-
-def resolve_model(model: str, storage: Storage, dest: Path) -> tuple[Path | str, dict[str, Any]]:
+def resolve_model(
+    model: str, storage: Storage, dest: Path, revision: str | None = None
+) -> tuple[Path | str, dict[str, Any]]:
     """A local folder transformers can load from, or the Hub id itself; plus a record for run.json.
 
-    Air-gapped clusters keep base models in a bucket: an s3:// prefix is downloaded once into `dest`.
+    Air-gapped clusters keep base models in a bucket: an s3:// prefix is downloaded once into `dest`. A Hub id is
+    loaded at `revision` (--model-revision), whose commit is recorded.
     """
+    if revision is not None and (model.startswith("s3://") or hub.looks_like_path(model)):
+        raise UsageError(
+            f"--model-revision picks a revision of a Hub model, and --model {model} is a folder: drop it"
+        )
     if model.startswith("s3://"):
         loc = Location.parse(model)
         objects = storage.download(loc, dest)
@@ -53,71 +51,26 @@ def resolve_model(model: str, storage: Storage, dest: Path) -> tuple[Path | str,
             "uri": model,
             "files": [{"name": o.relative, "size": o.size, "etag": o.etag} for o, _ in objects],
         }
-    if _looks_like_path(model):
+    if hub.looks_like_path(model):
         path = Location.parse(model).path
         if not path.exists():
             raise NotFoundError(f"model folder {path} does not exist: fix --model")
         if not path.is_dir() or not (path / CONFIG_FILE).is_file():
             raise UsageError(f"{path} is not a save_pretrained folder (no {CONFIG_FILE}): fix --model")
         return path, {"path": str(path)}
-    return hub.locate(model), {"hub_id": model}
+    located = hub.probe(model, revision)
+    return located.target, {"hub_id": model, "revision": revision, "commit": located.commit}
 
 
-def load_tokenizer(model: Path | str) -> PreTrainedTokenizerBase:
+def load_tokenizer(model: Path | str, revision: str | None = None) -> PreTrainedTokenizerBase:
     try:
-        return AutoTokenizer.from_pretrained(str(model))
+        return AutoTokenizer.from_pretrained(str(model), revision=revision)
     except (OSError, ValueError) as e:
         first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise NotFoundError(
             f"cannot load a tokenizer for model '{model}': {first_line} (a Hub id needs network access to "
             "huggingface.co; offline clusters stage the model in a bucket and pass its s3:// prefix)"
         ) from e
-
-
-def is_data_file(relative: str) -> bool:
-    """Skip markers and hidden files that sit beside shards (`_SUCCESS`, `.crc`, `_metadata`)."""
-    return not any(part.startswith(("_", ".")) for part in Path(relative).parts)
-
-
-def data_objects(loc: Location, storage: Storage, flag: str = "--data") -> list[ObjectInfo]:
-    """The data shards at `loc` (one object or every shard under the prefix, name order; markers skipped)."""
-    return _only_data([info for info in storage.list(loc) if is_data_file(info.relative)], loc, flag)
-
-
-def fetch_data(
-    loc: Location, storage: Storage, dest: Path, flag: str
-) -> tuple[list[tuple[str, Path]], list[dict[str, Any]]]:
-    """Download one object or every shard under a prefix: `(uri, local path)` pairs in name order (local data is
-    read in place), and a record of what was read for run.json."""
-    downloaded = [(info, path) for info, path in storage.download(loc, dest) if is_data_file(info.relative)]
-    _only_data(downloaded, loc, flag)
-    return [(str(info.location), path) for info, path in downloaded], [
-        {"uri": str(info.location), "size": info.size, "etag": info.etag} for info, _ in downloaded
-    ]
-
-
-def _only_data(found: list[T], loc: Location, flag: str) -> list[T]:
-    if not found:
-        raise DataError(f"{loc} holds no data files (only markers or hidden files): fix {flag}")
-    return found
-
-
-@dataclass(frozen=True)
-class DataRead:
-    encoded: Encoded
-    files: int
-    record: list[dict[str, Any]]
-    """uri, size and etag of every shard, for run.json / metrics.json."""
-
-
-def read_data(
-    loc: Location, storage: Storage, work: Path, flag: str, how: Tokenizing, limit: int | None = None
-) -> DataRead:
-    """Fetch the shards at `loc` into `work`/data and tokenize them into token files under `work`/tokens
-    (`encode_files`); downloaded shards are deleted as they are tokenized."""
-    files, record = fetch_data(loc, storage, work / "data", flag)
-    encoded = encode_files(files, how, work / "tokens", delete_read=loc.is_s3, limit=limit)
-    return DataRead(encoded, len(files), record)
 
 
 @dataclass(frozen=True)

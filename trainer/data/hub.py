@@ -9,7 +9,9 @@ unreachable.
 """
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import requests
 from huggingface_hub import constants, try_to_load_from_cache
@@ -27,7 +29,8 @@ HTTP_SERVER_ERROR_MIN = 500
 OFFLINE_HINT = "offline clusters stage the model in a bucket and pass its s3:// prefix"
 
 
-def _reason(error: requests.RequestException) -> str:
+def connection_reason(error: requests.RequestException) -> str:
+    """The part of a connection error that says what went wrong (`[Errno 111] Connection refused`)."""
     text = " ".join(str(error).split())
     for marker in ("[Errno", "Read timed out", "timed out", "Name or service not known"):
         if marker in text:
@@ -35,41 +38,70 @@ def _reason(error: requests.RequestException) -> str:
     return type(error).__name__
 
 
+def looks_like_path(name: str) -> bool:
+    """Whether a --model or --dataset-name names a local folder rather than a Hub id."""
+    return name.startswith(("/", "./", "../", "~", "file://")) or Path(name).exists()
+
+
+@dataclass(frozen=True)
+class Located:
+    target: Path | str
+    """The Hub id, or its cached snapshot folder when the Hub is unreachable."""
+    commit: str | None
+    """The commit the revision resolved to (None when the Hub was not asked)."""
+
+
 def locate(model_id: str, timeout: float = PROBE_TIMEOUT_S) -> Path | str:
-    """`model_id` if the Hub has it, its cached snapshot folder if the Hub is unreachable but the cache has it.
+    """`model_id` if the Hub has it, its cached snapshot folder if the Hub is unreachable but the cache has it."""
+    return probe(model_id, timeout=timeout).target
+
+
+def probe(model_id: str, revision: str | None = None, timeout: float = PROBE_TIMEOUT_S) -> Located:
+    """Where `model_id` at `revision` (default: main) loads from, and the commit that revision is at.
 
     Raises:
         RetryableError: the Hub cannot be reached, throttles or fails (exit 75).
-        NotFoundError: no such model, or a private one (exit 4).
+        NotFoundError: no such model or revision, or a private model (exit 4).
         AccessDeniedError: a gated model this token may not read (exit 5).
     """
     if constants.HF_HUB_OFFLINE:
-        return model_id  # transformers reads the cache; nothing to ask
+        return Located(model_id, None)  # transformers reads the cache; nothing to ask
     endpoint = constants.ENDPOINT.rstrip("/")
-    url = f"{endpoint}/{model_id}/resolve/{constants.DEFAULT_REVISION}/{PROBE_FILE}"
+    url = (
+        f"{endpoint}/{model_id}/resolve/{quote(revision or constants.DEFAULT_REVISION, safe='')}/{PROBE_FILE}"
+    )
     try:
         response = get_session().head(url, headers=build_hf_headers(), timeout=timeout, allow_redirects=True)
     except requests.RequestException as e:
-        cached = try_to_load_from_cache(model_id, PROBE_FILE)
+        cached = try_to_load_from_cache(model_id, PROBE_FILE, revision=revision)
         if isinstance(cached, str):
             log.warning(
                 "model: the Hub at %s is unreachable (%s); using the cached %s",
                 endpoint,
-                _reason(e),
+                connection_reason(e),
                 model_id,
             )
-            return Path(cached).parent
+            return Located(Path(cached).parent, None)
         raise RetryableError(
-            f"cannot reach the Hugging Face Hub at {endpoint} for model '{model_id}': {_reason(e)} (retryable; "
-            f"{OFFLINE_HINT})"
+            f"cannot reach the Hugging Face Hub at {endpoint} for model '{model_id}': {connection_reason(e)} "
+            f"(retryable; {OFFLINE_HINT})"
         ) from e
+    _raise_for(response, model_id, revision, endpoint)
+    return Located(model_id, response.headers.get("X-Repo-Commit"))
+
+
+def _raise_for(response: requests.Response, model_id: str, revision: str | None, endpoint: str) -> None:
     status, code = response.status_code, response.headers.get("X-Error-Code", "")
     if status < 400:
-        return model_id
+        return
     if code == "GatedRepo":
         raise AccessDeniedError(
             f"model '{model_id}' is gated on the Hub: accept its terms and pass an HF_TOKEN that may read it "
             "(launcher: --env-from-secret HF_TOKEN=SECRET:KEY)"
+        )
+    if code == "RevisionNotFound":
+        raise NotFoundError(
+            f"model '{model_id}' has no revision '{revision}' on the Hub: fix --model-revision"
         )
     if status in (401, 403, 404):
         raise NotFoundError(

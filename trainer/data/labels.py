@@ -212,6 +212,16 @@ def infer_label_map(labels: Sequence[str], explicit: Sequence[str] | None) -> La
     return LabelMap(tuple(names))
 
 
+def declared_label_map(names: Sequence[str], where: str) -> LabelMap:
+    """The label set a `ClassLabel` column declares, in its declared (id) order."""
+    if len(names) < 2 or len(set(names)) != len(names):
+        raise DataError(
+            f"the ClassLabel of {where} declares the labels {list(names)}; a classifier needs at least two "
+            "distinct ones: check --label-column or pass --labels"
+        )
+    return LabelMap(tuple(names))
+
+
 def _is_int(text: str) -> bool:
     try:
         int(text)

@@ -1,6 +1,12 @@
-"""The training run's inputs, made ready: the base model fetched, its tokenizer loaded, the training (and evaluation)
-data read and tokenized once into token files, the label map given or inferred, the evaluation rows read or split
-off, the sample limits applied. No TensorFlow.
+"""The training run's inputs, made ready: the data located and its splits chosen, the base model fetched, its
+tokenizer loaded, the training (and evaluation) rows read and tokenized once into token files, the label map
+given, declared (`ClassLabel`) or inferred, the evaluation rows read or split off, the sample limits applied.
+No TensorFlow.
+
+Splits (of a DatasetDict folder or a `--dataset-name` dataset): training takes --train-split (default `train`);
+evaluation takes --eval-split of --eval-data if given, else of the training data (default `validation`, then
+`test`); without one, or when --eval-fraction is given, that fraction of the training rows is held out. The log
+says which.
 """
 
 import logging
@@ -11,32 +17,87 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from trainer.data.encode import LabelEncoder, Tokenizing
-from trainer.data.fetch import load_tokenizer, read_data, resolve_model
-from trainer.data.labels import LabelCollector, LabelMap, balanced_weights, split_for_eval
+from trainer.data.encode import LabelEncoder, Tokenizing, encode_source
+from trainer.data.fetch import load_tokenizer, resolve_model
+from trainer.data.labels import LabelCollector, LabelMap, balanced_weights, declared_label_map, split_for_eval
+from trainer.data.rows import RowSource
+from trainer.data.sources import DataSpec, choose_split, open_collection
 from trainer.data.tokens import Encoded
 from trainer.distribute.plan import effective_max_length
 from trainer.errors import UsageError
+from trainer.settings.data import HubDatasetArguments
 from trainer.settings.problem import MULTI_LABEL, REGRESSION, SINGLE_LABEL
 from trainer.settings.train import TrainSettings
-from trainer.storage import Location, Storage
+from trainer.storage import Storage
 
 log = logging.getLogger(__name__)
 
 SOURCES = {"train": "training data", "eval": "evaluation data"}
 """How messages name each split's data."""
 
+TRAIN_SPLITS = ("train",)
+EVAL_SPLITS = ("validation", "test")
+"""The splits taken by default, in order of preference."""
+
 
 @dataclass(frozen=True)
 class TrainingInputs:
-    train: Location
-    eval: Location | None
-    """None: the evaluation rows are split off the training data (--eval-fraction)."""
+    train: DataSpec
+    eval: DataSpec | None
+    """None: the evaluation rows come from the training data (its evaluation split, or --eval-fraction)."""
 
     @classmethod
     def parse(cls, settings: TrainSettings) -> "TrainingInputs":
-        train = Location.parse(settings.train_data)
-        return cls(train, Location.parse(settings.eval_data) if settings.eval_data else None)
+        train = DataSpec.parse(settings.train_data, "--train-data", settings)
+        if settings.eval_data is None:
+            return cls(train, None)
+        return cls(train, DataSpec.parse(settings.eval_data, "--eval-data", HubDatasetArguments()))
+
+
+@dataclass(frozen=True)
+class Sources:
+    train: RowSource
+    eval: RowSource | None
+    """None: split off the training rows (--eval-fraction)."""
+
+
+def open_sources(settings: TrainSettings, storage: Storage, inputs: TrainingInputs, work: Path) -> Sources:
+    """The training and evaluation rows' sources, their splits chosen first (and logged); nothing is read yet."""
+    training = open_collection(inputs.train, storage, work / "train", settings.data_format)
+    split = choose_split(training, settings.train_split, TRAIN_SPLITS, "--train-split")
+    fix = "pick a labelled split with --eval-split"
+    if inputs.eval is not None:
+        evaluation = open_collection(inputs.eval, storage, work / "eval", settings.data_format)
+        eval_split = choose_split(evaluation, settings.eval_split, EVAL_SPLITS, "--eval-split")
+    else:
+        evaluation, eval_split = training, None
+        # An explicit --eval-fraction holds out training rows whatever splits there are.
+        if settings.eval_split is not None or "eval_fraction" not in settings.model_fields_set:
+            eval_split = choose_split(
+                training, settings.eval_split, EVAL_SPLITS, "--eval-split", required=False, lone=False
+            )
+            fix += ", or hold out training rows with --eval-fraction"
+    if split is not None:
+        how = "--train-split" if settings.train_split else "by default train; --train-split picks another"
+        log.info(
+            "train data: split '%s' of %s (%s; splits: %s)",
+            split,
+            training.what,
+            how,
+            ", ".join(training.splits),
+        )
+    train = training.source(split, "pick a labelled split with --train-split")
+    if inputs.eval is None and eval_split is None:
+        log.info("evaluation data: --eval-fraction %g of the training rows, held out", settings.eval_fraction)
+        return Sources(train, None)
+    if eval_split is not None:
+        how = (
+            "--eval-split"
+            if settings.eval_split
+            else "by default validation, else test; --eval-split picks another"
+        )
+        log.info("evaluation data: split '%s' of %s (%s)", eval_split, evaluation.what, how)
+    return Sources(train, evaluation.source(eval_split, fix))
 
 
 class ReadRecord(Protocol):
@@ -70,34 +131,37 @@ class Prepared:
 @dataclass(frozen=True)
 class _SplitReader:
     settings: TrainSettings
-    storage: Storage
     work: Path
     tokenizer: Any
     max_length: int
     record: ReadRecord
 
     def read(
-        self, uri: Location, split: str, encode_labels: LabelEncoder, limit: int | None = None
+        self, rows: RowSource, split: str, encode_labels: LabelEncoder, limit: int | None = None
     ) -> Encoded:
         how = Tokenizing(self.settings, self.tokenizer, self.max_length, encode_labels, SOURCES[split])
-        read = read_data(uri, self.storage, self.work / split, f"--{split}-data", how, limit)
-        self.record.data[split] = read.record
-        log.info("%s data: %d rows from %d file(s) under %s", split, len(read.encoded), read.files, uri)
-        return read.encoded
+        encoded = encode_source(rows, how, self.work / split / "tokens", limit=limit)
+        self.record.data[split] = rows.record
+        log.info("%s data: %d rows from %s", split, len(encoded), rows.describe())
+        return encoded
 
 
 def prepare_training_data(
     settings: TrainSettings, storage: Storage, inputs: TrainingInputs, work: Path, record: ReadRecord
 ) -> Prepared:
-    """Fetch the model and data; tokenize the data once, streamed into token files; labels, eval split, limits."""
-    model_path, record.model_source = resolve_model(settings.model, storage, work / "base-model")
-    tokenizer = load_tokenizer(model_path)
+    """Locate the data (a mistake there fails before the model is fetched), fetch the model; tokenize the data
+    once, streamed into token files; labels, eval split, limits."""
+    sources = open_sources(settings, storage, inputs, work)
+    model_path, record.model_source = resolve_model(
+        settings.model, storage, work / "base-model", settings.model_revision
+    )
+    tokenizer = load_tokenizer(model_path, settings.model_revision)
     max_length = effective_max_length(settings.max_length, tokenizer)
     started = time.perf_counter()
-    reader = _SplitReader(settings, storage, work, tokenizer, max_length, record)
-    train, labels = _training_rows(settings, reader, inputs)
-    if inputs.eval is not None:
-        evaluation = reader.read(inputs.eval, "eval", labels.encoder(), settings.max_eval_samples)
+    reader = _SplitReader(settings, work, tokenizer, max_length, record)
+    train, labels = _training_rows(settings, reader, sources)
+    if sources.eval is not None:
+        evaluation = reader.read(sources.eval, "eval", labels.encoder(), settings.max_eval_samples)
     else:
         strata = train.labels if labels.problem_type == SINGLE_LABEL else np.zeros(len(train), np.int32)
         train_rows, eval_rows = split_for_eval(strata, settings.eval_fraction, settings.seed)
@@ -118,23 +182,26 @@ def prepare_training_data(
 
 
 def _training_rows(
-    settings: TrainSettings, reader: _SplitReader, inputs: TrainingInputs
+    settings: TrainSettings, reader: _SplitReader, sources: Sources
 ) -> tuple[Encoded, LabelMap]:
-    """The training rows and the label map: --labels, else every label the training data holds, sorted (or a
-    regression's scores)."""
-    # With --eval-data, --max-train-samples means the first N rows: no need to read the rest. Without it, the
-    # stratified split needs every row first.
-    limit = settings.max_train_samples if inputs.eval is not None else None
+    """The training rows and the label map: --labels, else the names a ClassLabel column declares, else every
+    label the training data holds, sorted (or a regression's scores)."""
+    # When the evaluation rows come from elsewhere, --max-train-samples means the first N rows: no need to read the
+    # rest. Without them, the stratified split needs every row first.
+    limit = settings.max_train_samples if sources.eval is not None else None
     kind = settings.problem_type or (MULTI_LABEL if settings.label_separator else None)
-    if kind == REGRESSION or settings.labels:
-        labels = (
-            LabelMap.regression()
-            if kind == REGRESSION
-            else LabelMap(tuple(settings.labels), kind or SINGLE_LABEL)
-        )
-        return reader.read(inputs.train, "train", labels.encoder(), limit), labels
+    declared = sources.train.class_labels.get(settings.label_column)
+    if kind == REGRESSION or settings.labels or declared:
+        if kind == REGRESSION:
+            labels = LabelMap.regression()
+        elif settings.labels:
+            labels = LabelMap(tuple(settings.labels), kind or SINGLE_LABEL)
+        else:
+            labels = declared_label_map(declared or (), sources.train.what)
+            log.info("labels: the ClassLabel names of column '%s', in their order", settings.label_column)
+        return reader.read(sources.train, "train", labels.encoder(), limit), labels
     collector = LabelCollector(kind)
-    train = reader.read(inputs.train, "train", collector, limit)
+    train = reader.read(sources.train, "train", collector, limit)
     labels = collector.label_map()
     return collector.relabel(train, labels), labels
 

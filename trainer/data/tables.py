@@ -5,7 +5,7 @@ time, so memory holds one chunk however large the file is. Training, evaluation 
 here, so a file that one verb reads, the others read the same way.
 """
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +57,7 @@ def one_format(paths: list[Path], requested: str) -> str:
     return formats.pop()
 
 
-def _check_columns(uri: str, columns: Mapping[str, str], present: list[str]) -> None:
+def check_columns(uri: str, columns: Mapping[str, str], present: list[str]) -> None:
     missing = [f"{column!r} ({flag})" for column, flag in columns.items() if column not in present]
     if missing:
         raise DataError(
@@ -71,7 +71,7 @@ def _batches(
 ) -> Iterator[pa.RecordBatch]:
     if fmt == "parquet":
         parquet = pa_parquet.ParquetFile(path)
-        _check_columns(uri, columns, parquet.schema_arrow.names)
+        check_columns(uri, columns, parquet.schema_arrow.names)
         yield from parquet.iter_batches(batch_size=chunk_rows, columns=list(columns))
         return
     with pa.input_stream(str(path), compression="detect") as stream:
@@ -90,7 +90,7 @@ def _batches(
             # TSV files (GLUE's among them) do not quote fields, and text may hold stray quotes.
             parse = pa_csv.ParseOptions(delimiter=delimiter, quote_char=False if fmt == "tsv" else '"')
             with pa.input_stream(str(path), compression="detect") as head:
-                _check_columns(uri, columns, pa_csv.open_csv(head, parse_options=parse).schema.names)
+                check_columns(uri, columns, pa_csv.open_csv(head, parse_options=parse).schema.names)
             reader = pa_csv.open_csv(
                 stream,
                 read_options=pa_csv.ReadOptions(block_size=BLOCK_BYTES),
@@ -103,6 +103,37 @@ def _batches(
                 ),
             )
         yield from reader
+
+
+def rebatch(batches: Iterable[pa.RecordBatch], chunk_rows: int) -> Iterator[pa.Table]:
+    """The rows of `batches` in tables of `chunk_rows` rows (the last one shorter), in order."""
+    pending: list[pa.RecordBatch] = []
+    size = 0
+    for batch in batches:
+        pending.append(batch)
+        size += batch.num_rows
+        while size >= chunk_rows:
+            table = pa.Table.from_batches(pending)
+            yield table.slice(0, chunk_rows)
+            rest = table.slice(chunk_rows)
+            pending, size = rest.to_batches(), rest.num_rows
+    if size:
+        yield pa.Table.from_batches(pending)
+
+
+def _selected(
+    path: Path, fmt: str, columns: Mapping[str, str], uri: str, chunk_rows: int, text: set[str]
+) -> Iterator[pa.RecordBatch]:
+    first = True
+    for batch in _batches(path, fmt, columns, uri, chunk_rows, text):
+        if fmt == "jsonl":
+            if first:
+                # JSON has no header: a column without a single value in the first block is taken as missing.
+                present = [c for c in batch.schema.names if batch.column(c).null_count < batch.num_rows]
+                check_columns(uri, columns, present)
+            batch = batch.select(list(columns))  # fields beyond the columns asked for were inferred too
+        first = False
+        yield batch
 
 
 def read_chunks(
@@ -120,30 +151,16 @@ def read_chunks(
     columns are DataErrors naming the file (and, for columns, the flag to fix and the columns that exist).
     """
     text = set(columns) if text is None else text
-    pending: list[pa.RecordBatch] = []
-    size = 0
-    first = True
     try:
-        for batch in _batches(path, fmt, columns, uri, chunk_rows, text):
-            if fmt == "jsonl":
-                if first:
-                    # JSON has no header: a column without a single value in the first block is taken as missing.
-                    present = [c for c in batch.schema.names if batch.column(c).null_count < batch.num_rows]
-                    _check_columns(uri, columns, present)
-                batch = batch.select(list(columns))  # fields beyond the columns asked for were inferred too
-            first = False
-            pending.append(batch)
-            size += batch.num_rows
-            while size >= chunk_rows:
-                table = pa.Table.from_batches(pending)
-                yield table.slice(0, chunk_rows)
-                rest = table.slice(chunk_rows)
-                pending, size = rest.to_batches(), rest.num_rows
-        if size:
-            yield pa.Table.from_batches(pending)
+        yield from rebatch(_selected(path, fmt, columns, uri, chunk_rows, text), chunk_rows)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OSError, KeyError) as e:
-        first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise DataError(f"cannot read {uri} as {fmt}: {first_line}") from e
+        raise DataError(f"cannot read {uri} as {fmt}: {first_line(e)}") from e
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an error's message, or its type when it has none."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _text(value: Any, name: str) -> str:
@@ -177,12 +194,3 @@ def label_values(column: pa.ChunkedArray | pa.Array, name: str, separator: str |
     return [
         None if v is None else [part.strip() for part in v.split(separator) if part.strip()] for v in values
     ]
-
-
-def string_chunks(
-    path: Path, fmt: str, columns: Mapping[str, str], uri: str, chunk_rows: int, text: set[str]
-) -> Iterator[dict[str, list[str]]]:
-    """The file's `columns` (name -> flag) as strings (missing values ""), `chunk_rows` rows at a time; only the
-    `text` columns are parsed as strings (a kept JSON column of numbers keeps them, printed as written)."""
-    for table in read_chunks(path, fmt, columns, uri, chunk_rows, text=text):
-        yield {c: as_strings(table.column(c), c, fill="") for c in columns}

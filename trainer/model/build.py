@@ -43,12 +43,18 @@ def precision(policy: str | None) -> Iterator[None]:
 
 
 def build_classifier(
-    model_path: Path | str, labels: LabelMap, mixed_precision: str | None = None
+    model_path: Path | str,
+    labels: LabelMap,
+    mixed_precision: str | None = None,
+    *,
+    revision: str | None = None,
 ) -> TFPreTrainedModel:
-    """Load the pretrained body with a fresh classification head for `labels`; call inside `strategy.scope()`."""
+    """Load the pretrained body (a Hub id at `revision`) with a fresh classification head for `labels`; call
+    inside `strategy.scope()`."""
     with precision(mixed_precision):
         return TFAutoModelForSequenceClassification.from_pretrained(
             str(model_path),
+            revision=revision,
             num_labels=len(labels),
             id2label=labels.id2label,
             label2id=labels.label2id,
@@ -166,7 +172,7 @@ def build_and_compile(
     plan's precision, its schedule spanning the run."""
     tf.keras.utils.set_random_seed(settings.seed)
     with strategy.scope():
-        model = build_classifier(model_path, labels, plan.precision.policy)
+        model = build_classifier(model_path, labels, plan.precision.policy, revision=settings.model_revision)
         compile_classifier(
             model,
             learning_rate=settings.learning_rate,

@@ -1,13 +1,14 @@
-"""What `trainer predict` publishes: one JSON Lines file per input shard, and predictions.json.
+"""What `trainer predict` publishes: one JSON Lines file per input part (a shard, an Arrow
+file, a stream shard), and predictions.json.
 
 <output>/
-  <shard base name>.jsonl   one JSON object per input row, in input order: the kept input columns (default:
+  <part base name>.jsonl    one JSON object per input row, in input order: the kept input columns (default:
                             the text columns), then by the model's problem type
                             single-label: "label" (predicted name), "probability" (its softmax probability)
                               and, with --all-probabilities, "probabilities" {label: p}
                             multi-label: "labels" [names whose sigmoid reaches --threshold], "scores" {label: p}
                             regression: "score" (the predicted number)
-  predictions.json          model, problem type, labels, threshold, per input shard: uri, output, rows; total
+  predictions.json          model, problem type, labels, threshold, per input part: uri, output, rows; total
   _SUCCESS
 """
 
@@ -26,11 +27,14 @@ from trainer.settings.problem import MULTI_LABEL, REGRESSION
 from trainer.settings.verbs import PredictSettings
 
 OUTPUT_SUFFIX = ".jsonl"
+ARROW_SUFFIX = ".arrow"
+"""The data files of a save_to_disk folder."""
 SUMMARY_FILE = "predictions.json"
 
 
 def output_name(relative: str) -> str:
-    """`part-00000.csv.gz` -> `part-00000.jsonl` (keeping sub-folders of a prefix)."""
+    """`part-00000.csv.gz` -> `part-00000.jsonl`, `test/data-00000-of-00002.arrow` -> `test/data-00000-of-00002.jsonl`
+    (keeping sub-folders of a prefix)."""
     path = PurePosixPath(relative)
     name = path.name
     lowered = name.lower()
@@ -38,7 +42,7 @@ def output_name(relative: str) -> str:
         if lowered.endswith(suffix):
             name, lowered = name[: -len(suffix)], lowered[: -len(suffix)]
             break
-    for suffix in tables.FORMAT_BY_SUFFIX:
+    for suffix in (*tables.FORMAT_BY_SUFFIX, ARROW_SUFFIX):
         if lowered.endswith(suffix):
             name = name[: -len(suffix)]
             break
@@ -93,6 +97,7 @@ def summary_document(
     *,
     model: str,
     labels: LabelMap,
+    kept: Sequence[str],
     files: list[dict[str, Any]],
     seconds: float,
 ) -> dict[str, Any]:
@@ -103,7 +108,7 @@ def summary_document(
         "labels": list(labels.names),
         "threshold": settings.threshold if labels.problem_type == MULTI_LABEL else None,
         "text_columns": list(settings.text_column),
-        "kept_columns": settings.kept_columns,
+        "kept_columns": list(kept),
         "all_probabilities": settings.all_probabilities,
         "files": files,
         "rows": sum(entry["rows"] for entry in files),

@@ -12,12 +12,12 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings
 
 from trainer.contract.container import SCRATCH_DIR
-from trainer.settings.grammar import AutoOrBool, OptionalIntList, OptionalStrList, StrList
+from trainer.settings.data import DataArguments
+from trainer.settings.grammar import AutoOrBool, OptionalIntList, OptionalStrList
 from trainer.settings.problem import ProblemArguments
 from trainer.settings.schedule import ScheduleArguments
 from trainer.settings.shared import ConfigFileArguments, output_field, overwrite_field, settings_config
 
-DataFormat = Literal["auto", "csv", "tsv", "jsonl", "parquet"]
 ProgressMode = Literal["auto", "bar", "lines"]
 Optim = Literal["adamw_lazy", "adamw"]
 LrSchedulerType = Literal["linear", "constant"]
@@ -34,6 +34,11 @@ class ModelArguments(BaseModel):
         description="Pretrained model: a Hugging Face Hub id (bert-base-cased), a local save_pretrained folder, "
         "or such a folder under an s3:// prefix."
     )
+    model_revision: str | None = Field(
+        default=None,
+        description="Branch, tag or commit of a --model Hub id to load; run.json records the commit it "
+        "resolved to. Default: the main branch.",
+    )
     labels: OptionalStrList = Field(
         default=None,
         description="The label set in id order (repeat the flag). Default: inferred from the training data, sorted.",
@@ -44,62 +49,6 @@ class ModelArguments(BaseModel):
         le=MAX_POSITIONS,
         description="Truncate token sequences to this length (also capped by the tokenizer's limit).",
     )
-
-
-class DataArguments(BaseModel):
-    train_data: str = Field(
-        description="Training data: s3://bucket/key, an s3:// prefix of shards, or a local file or folder. "
-        "CSV, TSV, JSON Lines or Parquet."
-    )
-    eval_data: str | None = Field(
-        default=None,
-        description="Evaluation data, same forms as --train-data. Default: split off the training data.",
-    )
-    eval_fraction: float = Field(
-        default=0.1,
-        gt=0.0,
-        lt=1.0,
-        description="Fraction of the training rows held out for evaluation when --eval-data is not given "
-        "(fixed --seed, stratified by label).",
-    )
-    text_column: StrList = Field(
-        default=["text"],
-        min_length=1,
-        max_length=2,
-        description="Text column; repeat it for sentence pairs (e.g. --text-column '#1 String' --text-column "
-        "'#2 String').",
-    )
-    label_column: str = Field(
-        default="label", min_length=1, description="Label column (integers or strings)."
-    )
-    data_format: DataFormat = Field(
-        default="auto", description="File format; auto picks it from the file extension."
-    )
-    max_train_samples: int | None = Field(
-        default=None,
-        gt=0,
-        description="Use only the first N training rows (after the eval split), for quick runs. With --eval-data "
-        "only those rows are read.",
-    )
-    max_eval_samples: int | None = Field(
-        default=None, gt=0, description="Use only the first N evaluation rows, for quick runs."
-    )
-    keep_in_memory: bool | None = Field(
-        default=None,
-        description="The data is tokenized chunk by chunk into token files on scratch disk. --keep-in-memory "
-        "copies the token ids into memory for training; --no-keep-in-memory reads each batch's rows from the "
-        "memory-mapped files (data larger than memory). Default: in memory when they take at most a quarter of "
-        "the container's memory limit.",
-    )
-
-    @field_validator("text_column")
-    @classmethod
-    def _distinct_columns(cls, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise ValueError("the two --text-column values must differ")
-        if any(not column for column in value):
-            raise ValueError("--text-column must not be empty")
-        return value
 
 
 class TrainingArguments(BaseModel):

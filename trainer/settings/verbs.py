@@ -7,19 +7,21 @@ work dir) reuse its field definitions and validators so the flags mean exactly t
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings
 
+from trainer.settings.data import (
+    DataArguments,
+    DataFormat,
+    HubDatasetArguments,
+    distinct_columns,
+    not_both,
+    required_unless_dataset,
+)
 from trainer.settings.grammar import OptionalStrList, StrList
 from trainer.settings.problem import label_separator_field, threshold_field
 from trainer.settings.shared import ConfigFileArguments, output_field, overwrite_field, settings_config
-from trainer.settings.train import (
-    DataArguments,
-    DataFormat,
-    ModelArguments,
-    OutputArguments,
-    TrainingArguments,
-)
+from trainer.settings.train import ModelArguments, OutputArguments, TrainingArguments
 
 _DATA = DataArguments.model_fields
 _MODEL = ModelArguments.model_fields
@@ -40,10 +42,18 @@ class ArtifactArguments(BaseModel):
     cpu_replicas: int = _TRAINING["cpu_replicas"]
 
 
-class InputArguments(BaseModel):
-    data: str = Field(
-        description="Input data: s3://bucket/key, an s3:// prefix of shards, or a local file or folder. "
-        "CSV, TSV, JSON Lines or Parquet (optionally .gz/.bz2/.zst)."
+class InputArguments(HubDatasetArguments):
+    data: str | None = Field(
+        default=None,
+        validate_default=True,
+        description="Input data: s3://bucket/key, an s3:// prefix of shards, or a local file or folder, in CSV, "
+        "TSV, JSON Lines or Parquet (optionally .gz/.bz2/.zst); or a datasets save_to_disk folder, local or "
+        "under an s3:// prefix. Or --dataset-name.",
+    )
+    split: str | None = Field(
+        default=None,
+        description="The split of a DatasetDict folder or a --dataset-name dataset. Default: evaluate takes "
+        "validation, else test; predict takes test, else validation; either takes a lone split.",
     )
     text_column: StrList = _DATA["text_column"]
     data_format: DataFormat = _DATA["data_format"]
@@ -51,7 +61,18 @@ class InputArguments(BaseModel):
     @field_validator("text_column")
     @classmethod
     def _distinct_columns(cls, value: list[str]) -> list[str]:
-        return DataArguments._distinct_columns(value)
+        return distinct_columns(value)
+
+    @field_validator("data")
+    @classmethod
+    def _data_or_dataset(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return required_unless_dataset(value, info)
+
+    @model_validator(mode="after")
+    def _one_input_source(self) -> "InputArguments":
+        not_both(self.data, "--data", self.dataset_name)
+        self.check_hub_options()
+        return self
 
 
 class VerbOutputArguments(ConfigFileArguments):

@@ -1,7 +1,8 @@
 """`trainer evaluate`: measure a trained artifact on labelled data and publish the metrics.
 
-settings -> fetch artifact (labels from its config) and data -> map label names through label2id (an unknown label
-is a DataError) -> tokenize -> tf.data -> strategy scope: load -> predict -> metrics -> publish, `_SUCCESS` last.
+settings -> locate the data (files, a save_to_disk folder, a --dataset-name dataset; its --split) -> fetch the
+artifact (labels from its config) -> map label names through label2id (an unknown label is a DataError) -> tokenize
+-> tf.data -> strategy scope: load -> predict -> metrics -> publish, `_SUCCESS` last.
 
     <output>/
       metrics.json          the model's problem type and its metrics (docs/outputs.md), rows, model, data:
@@ -15,41 +16,48 @@ is a DataError) -> tokenize -> tf.data -> strategy scope: load -> predict -> met
 import logging
 import time
 
-from trainer.data.encode import Tokenizing
-from trainer.data.fetch import fetch_artifact, read_data
+from trainer.data.encode import Tokenizing, encode_source
+from trainer.data.fetch import fetch_artifact
+from trainer.data.sources import DataSpec, open_source
 from trainer.distribute.plan import effective_max_length
 from trainer.model.inference import predict_logits, start_inference
 from trainer.outputs import layout, metrics, reports
 from trainer.settings.verbs import EvaluateSettings
-from trainer.storage import Location, Storage
+from trainer.storage import Storage
 from trainer.verbs.scope import Scope, VerbFrame
 
 log = logging.getLogger(__name__)
+
+SPLITS = ("validation", "test")
+"""The splits evaluated by default, in order of preference."""
 
 
 def run(settings: EvaluateSettings, storage: Storage | None = None) -> int:
     """Evaluate and publish; 0 also when the output already holds a completed evaluation."""
     frame = VerbFrame(settings, storage, what="a completed evaluation", work_prefix="evaluate-")
-    data = Location.parse(settings.data)
-    return frame.run(lambda scope: _evaluate(settings, scope, data))
+    spec = DataSpec.parse(settings.data, "--data", settings)
+    return frame.run(lambda scope: _evaluate(settings, scope, spec))
 
 
-def _evaluate(settings: EvaluateSettings, scope: Scope, data: Location) -> None:
+def _evaluate(settings: EvaluateSettings, scope: Scope, spec: DataSpec) -> None:
+    rows = open_source(spec, scope.storage, scope.work / "data", settings.data_format, settings.split, SPLITS)
     artifact = fetch_artifact(settings.model, scope.storage, scope.work / "model")
     max_length = effective_max_length(settings.max_length, artifact.tokenizer)
     labels = artifact.labels
     how = Tokenizing(
-        settings, artifact.tokenizer, max_length, labels.encoder(known_as="model"), f"evaluation data {data}"
+        settings,
+        artifact.tokenizer,
+        max_length,
+        labels.encoder(known_as="model"),
+        f"evaluation data {rows.what}",
     )
-    read = read_data(data, scope.storage, scope.work, "--data", how)
-    encoded = read.encoded
+    encoded = encode_source(rows, how, scope.work / "tokens")
     # TensorFlow starts only now that the inputs proved usable, so mistakes fail fast.
     runner = start_inference(artifact, settings, max_length, token_bytes=encoded.token_bytes)
     log.info(
-        "evaluate: %d rows from %d file(s) under %s, %s; %.1f MB of token ids %s",
+        "evaluate: %d rows from %s, %s; %.1f MB of token ids %s",
         len(encoded),
-        read.files,
-        data,
+        rows.describe(),
         labels.describe(),
         encoded.token_bytes / 1e6,
         "in memory" if runner.plan.in_memory else "memory-mapped, read per batch",
@@ -71,7 +79,7 @@ def _evaluate(settings: EvaluateSettings, scope: Scope, data: Location) -> None:
         result,
         rows=len(encoded),
         model=artifact.uri,
-        data=read.record,
+        data=rows.record,
         seconds=seconds,
         replicas=runner.plan.replicas,
     )

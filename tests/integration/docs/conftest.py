@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from doc_shell import BUCKETS, DOC_DATA, NAMESPACE, JobsSucceed, World
+from doc_shell import BUCKETS, DOC_DATA, HUB_MODEL, NAMESPACE, JobsSucceed, World, hf_cache_with
 
 from integration.launcher.fake_kube_api import FakeKubeApi
 from integration.launcher.fake_rbac import Rbac
@@ -25,7 +25,7 @@ def world(moto_s3: S3Endpoint, tiny_bert: Path, tmp_path_factory: pytest.TempPat
         bucket, key = uri.removeprefix("s3://").split("/", 1)
         path = write(local / key)
         client.upload_file(str(path), bucket, key)
-    return World(moto_s3)
+    return World(moto_s3, hf_cache_with(tmp_path_factory.mktemp("hf-home"), HUB_MODEL, tiny_bert))
 
 
 @pytest.fixture

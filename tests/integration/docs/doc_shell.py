@@ -7,6 +7,9 @@
   kubeconfig's current one; every Job submitted to it runs to success (`JobsSucceed`).
 - `trainer` runs as a subprocess of the installed console script, exactly as typed; `launcher` runs in-process
   through `launcher.cli.main`, the console script's entry point, so the Job polling of `--wait` can be shortened.
+- `python SCRIPT` runs a script the page wrote (a `<!-- file: SCRIPT -->` block) with the environment's Python,
+  offline, with a Hugging Face cache that holds the tiny test model as `bert-base-cased`; the files a user has
+  locally (`LOCAL_DATA`) are in the page's working directory.
 
 Names that cannot exist here (a Hub model id, a real endpoint) are replaced in one place: `PLACEHOLDERS`.
 `trainer train` gets `FAST_TRAIN` appended (a later flag wins), so a doc may show realistic settings.
@@ -17,6 +20,7 @@ import gzip
 import io
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -42,9 +46,13 @@ URL). Applied as plain text replacement to every command before it runs."""
 FAST_TRAIN = ("--epochs", "1", "--max-train-samples", "128", "--max-eval-samples", "64")
 """Appended to every `trainer train` command: the same run, shorter."""
 
-RUNNABLE = ("trainer", "launcher", "export")
-"""Programs a run block may use (`export` sets variables for the page's later commands). A block with any
-other program (kubectl, docker, make, ...) must carry a `<!-- not run here: ... -->` marker."""
+RUNNABLE = ("trainer", "launcher", "export", "python")
+"""Programs a run block may use (`export` sets variables for the page's later commands; `python` runs a script the
+page wrote). A block with any other program (kubectl, docker, make, ...) must carry a `<!-- not run here: ... -->`
+marker."""
+
+HUB_MODEL = "bert-base-cased"
+"""The Hub id a page's Python script loads from the (offline) Hugging Face cache: the tiny test model."""
 
 NAMESPACE = "ml-team"
 """The docs' namespace; the fake API server has it, and the kubeconfig's context points at it."""
@@ -87,10 +95,28 @@ DOC_DATA: dict[str, Callable[[Path], Path]] = {
 
 BUCKETS = ("team-data", "team-models", "team-runs", "team-serving")
 
+LOCAL_DATA: dict[str, Callable[[Path], Path]] = {
+    "reviews/train.csv": lambda p: labelled_csv(p, 480, seed=1),
+    "reviews/dev.csv": lambda p: labelled_csv(p, 90, seed=2),
+}
+"""Files the docs' Python scripts read from the working directory, as a user has them on a laptop."""
+
+
+def hf_cache_with(home: Path, model_id: str, model_dir: Path) -> Path:
+    """An HF_HOME whose hub cache holds `model_dir` as `model_id` (main), as a download would have left it."""
+    repo = home / "hub" / f"models--{model_id.replace('/', '--')}"
+    commit = "0" * 40
+    (repo / "refs").mkdir(parents=True, exist_ok=True)
+    (repo / "refs" / "main").write_text(commit)
+    shutil.copytree(model_dir, repo / "snapshots" / commit, dirs_exist_ok=True)
+    return home
+
 
 @dataclass(frozen=True)
 class World:
     endpoint: S3Endpoint
+    hf_home: Path | None = None
+    """HF_HOME for the pages' Python scripts (see `hf_cache_with`)."""
 
     def substitute(self, text: str) -> str:
         for placeholder, value in PLACEHOLDERS.items():
@@ -162,6 +188,8 @@ class Session:
             return Outcome(0, "", "")
         if program == "trainer":
             outcome = self._trainer(args)
+        elif program == "python":
+            outcome = self._python(args)
         elif program == "launcher":
             outcome = self._launcher(args)
         else:
@@ -174,9 +202,16 @@ class Session:
     def _trainer(self, args: list[str]) -> Outcome:
         if args[:1] == ["train"] and "--help" not in args:
             args = [*args, *FAST_TRAIN]
+        return self._subprocess([str(BIN / "trainer"), *args])
+
+    def _python(self, args: list[str]) -> Outcome:
+        home = {"HF_HOME": str(self.world.hf_home)} if self.world.hf_home else {}
+        return self._subprocess([sys.executable, *args], {**home, "HF_HUB_OFFLINE": "1"})
+
+    def _subprocess(self, argv: list[str], env: dict[str, str] | None = None) -> Outcome:
         result = subprocess.run(
-            [str(BIN / "trainer"), *args],
-            env={**os.environ, **self.env},
+            argv,
+            env={**os.environ, **self.env, **(env or {})},
             cwd=self.cwd,
             capture_output=True,
             text=True,

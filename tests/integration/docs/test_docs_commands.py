@@ -9,7 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from doc_shell import ERROR_PREFIXES, NAMESPACE, PLACEHOLDERS, POLL_SECONDS, RUNNABLE, Session, World
+from doc_shell import (
+    ERROR_PREFIXES,
+    LOCAL_DATA,
+    NAMESPACE,
+    PLACEHOLDERS,
+    POLL_SECONDS,
+    RUNNABLE,
+    Session,
+    World,
+)
 
 import launcher.cli
 from integration.launcher.fake_kube_api import FakeKubeApi, kubeconfig
@@ -68,6 +77,9 @@ def test_page_commands_exit_as_documented(
     for block in blocks(page):
         if block.file_name:
             (tmp_path / block.file_name).write_text("\n".join(block.lines) + "\n")
+    if world.hf_home is not None:  # the files a user has locally, for the pages' scripts
+        for name, write in LOCAL_DATA.items():
+            write(tmp_path / name)
     failures = []
     for block in run_blocks(page):
         for command in block.commands():

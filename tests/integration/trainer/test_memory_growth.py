@@ -3,32 +3,20 @@
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from trainer_e2e_helpers import run_benchmark
 
 pytestmark = pytest.mark.slow
 
-SCRIPT = Path(__file__).resolve().parents[3] / "benchmarks" / "memory_growth.py"
 FLAT_MIB = 25.0
 """Allowed growth of peak RSS when the input grows 4x. Measured for predict: +5 MiB at 4,000 -> 16,000 rows (chunks
 of 1,000); holding the whole input instead grows it by tens of MiB at this size, hundreds at 100,000 rows."""
 
 
 def measure(*args: str) -> dict:
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), *args, "--json"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    measured = json.loads(result.stdout.strip().splitlines()[-1])
-    print(json.dumps(measured, indent=2))  # the numbers, with -s
-    return measured
+    return run_benchmark("memory_growth.py", *args)
 
 
 def test_predict_peak_memory_stays_flat_as_the_input_grows(tiny_bert: Path, tmp_path: Path) -> None:

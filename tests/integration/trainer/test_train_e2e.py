@@ -6,7 +6,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from trainer_e2e_helpers import LEARNS, WELL_ABOVE_CHANCE, Staged, listing, read_json, run_trainer, stage
+from trainer_e2e_helpers import (
+    LEARNS,
+    WELL_ABOVE_CHANCE,
+    Staged,
+    assert_complete,
+    listing,
+    read_json,
+    run_trainer,
+    stage,
+)
 
 from support.s3servers import S3Endpoint
 from support.toy_data import TOPICS
@@ -15,37 +24,6 @@ from trainer.distribute.host import cpu_flags
 from trainer.distribute.precision import Devices, resolve_precision
 
 pytestmark = pytest.mark.slow
-
-ARTIFACTS = {
-    "_SUCCESS",
-    "labels.json",
-    "metrics.json",
-    "run.json",
-    "model/config.json",
-    "model/model.safetensors",
-    "model/tokenizer.json",
-    "model/tokenizer_config.json",
-    "model/special_tokens_map.json",
-    "model/vocab.txt",
-    "training_curves.png",
-    "confusion_matrix.png",
-    "serving/labels.json",
-    "serving/saved_model/saved_model.pb",
-    "serving/saved_model/fingerprint.pb",
-    "serving/saved_model/variables/variables.index",
-    "serving/saved_model/variables/variables.data-00000-of-00001",
-    "serving/tokenizer.json",
-    "serving/tokenizer_config.json",
-    "serving/special_tokens_map.json",
-    "serving/vocab.txt",
-}
-
-
-def assert_complete(objects: set[str] | dict[str, dict]) -> None:
-    """Every artifact of a run, TensorBoard events for training and validation, nothing else (no checkpoints)."""
-    events = {k for k in objects if k.startswith("tensorboard/")}
-    assert {k.rsplit("/", 1)[0] for k in events} == {"tensorboard/train", "tensorboard/validation"}
-    assert set(objects) - events == ARTIFACTS
 
 
 def test_learns_the_toy_task_with_two_replicas_and_publishes_everything(

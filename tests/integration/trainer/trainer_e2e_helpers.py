@@ -114,3 +114,53 @@ def listing(endpoint: S3Endpoint, output: str) -> dict[str, dict]:
 def read_json(endpoint: S3Endpoint, output: str, name: str) -> dict:
     bucket, prefix = output.removeprefix("s3://").split("/", 1)
     return json.loads(endpoint.client().get_object(Bucket=bucket, Key=f"{prefix}/{name}")["Body"].read())
+
+
+ARTIFACTS = {
+    "_SUCCESS",
+    "labels.json",
+    "metrics.json",
+    "run.json",
+    "model/config.json",
+    "model/model.safetensors",
+    "model/tokenizer.json",
+    "model/tokenizer_config.json",
+    "model/special_tokens_map.json",
+    "model/vocab.txt",
+    "training_curves.png",
+    "confusion_matrix.png",
+    "serving/labels.json",
+    "serving/saved_model/saved_model.pb",
+    "serving/saved_model/fingerprint.pb",
+    "serving/saved_model/variables/variables.index",
+    "serving/saved_model/variables/variables.data-00000-of-00001",
+    "serving/tokenizer.json",
+    "serving/tokenizer_config.json",
+    "serving/special_tokens_map.json",
+    "serving/vocab.txt",
+}
+
+
+def assert_complete(objects: set[str] | dict[str, dict]) -> None:
+    """Every artifact of a run, TensorBoard events for training and validation, nothing else (no checkpoints)."""
+    events = {k for k in objects if k.startswith("tensorboard/")}
+    assert {k.rsplit("/", 1)[0] for k in events} == {"tensorboard/train", "tensorboard/validation"}
+    assert set(objects) - events == ARTIFACTS
+
+
+BENCHMARKS = Path(__file__).resolve().parents[3] / "benchmarks"
+
+
+def run_benchmark(script: str, *args: str) -> dict:
+    """Run `benchmarks/<script>` with `--json`; the measurements it prints last."""
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), *args, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    measured = json.loads(result.stdout.strip().splitlines()[-1])
+    print(json.dumps(measured, indent=2))  # the numbers, with -s
+    return measured

@@ -176,6 +176,7 @@ TF_FREE_TRAINER_MODULES = (
     "trainer.contract.version",
     "trainer.contract.workers",
     "trainer.settings",
+    "trainer.settings.data",
     "trainer.settings.grammar",
     "trainer.settings.parse",
     "trainer.settings.problem",

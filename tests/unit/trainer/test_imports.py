@@ -3,6 +3,9 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
+
+TRAINER = Path(__file__).resolve().parents[3] / "trainer"
 
 TF_FREE = (
     "trainer",
@@ -38,3 +41,17 @@ def test_train_starts_fetching_its_inputs_before_tensorflow_loads() -> None:
     script = "import json, sys\nimport trainer.cli, trainer.verbs.train_start\nprint(json.dumps(sorted(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert not {module.split(".")[0] for module in json.loads(out)} & {"tensorflow", "tf_keras", "keras"}
+
+
+def test_the_trainer_loads_datasets_only_for_the_inputs_that_need_it() -> None:
+    """Every module a CSV or Parquet run goes through loads without `datasets` (about 3 s of imports); reading such
+    files does not load it either (tests/unit/trainer/data/test_sources.py)."""
+    every = [
+        f"trainer.{path.relative_to(TRAINER).with_suffix('').as_posix().replace('/', '.')}"
+        for path in sorted(TRAINER.rglob("*.py"))
+        if path.name != "__init__.py" and path.name != "__main__.py"
+    ]
+    script = f"import json, sys\nimport {', '.join(every)}\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    loaded = {module.split(".")[0] for module in json.loads(out)}
+    assert "trainer" in loaded and "datasets" not in loaded

@@ -6,10 +6,20 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from trainer.data.encode import LabelEncoder, Tokenizing, encode_files
+from trainer.data.encode import LabelEncoder, Tokenizing, encode_source
 from trainer.data.labels import LabelCollector, LabelMap
+from trainer.data.rows import RowSource
+from trainer.data.sources import TableFiles
 from trainer.data.tokens import Encoded
 from trainer.errors import DataError
+from trainer.storage import Location, ObjectInfo, Storage
+
+
+def files_source(paths: list[Path], work: Path) -> RowSource:
+    """The table files `paths` (one folder), as --train-data names them."""
+    infos = [ObjectInfo(Location.local(p), p.stat().st_size, None, p.name) for p in paths]
+    files = TableFiles.of(Location.local(paths[0].parent), infos, Storage(), work, "--train-data", "auto")
+    return files.source(None, "--train-split")
 
 
 def write(path: Path, text: str) -> Path:
@@ -40,7 +50,7 @@ def encode(
         encode_labels if encode_labels is not None else LabelCollector(),
         "training data",
     )
-    return encode_files([(str(p), p) for p in paths], how, store, **kwargs)
+    return encode_source(files_source(paths, store.parent / "work"), how, store, **kwargs)
 
 
 def test_shards_are_tokenized_in_order_into_memory_mapped_token_files(tokenizer, tmp_path: Path) -> None:
@@ -76,14 +86,6 @@ def test_take_selects_rows_without_copying_tokens(tokenizer, tmp_path: Path) -> 
     assert picked.input_ids is encoded.input_ids
     assert picked.lengths.tolist() == [5, 4] and picked.labels.tolist() == [0, 0]
     assert picked.offsets.tolist() == [7, 0]
-
-
-def test_downloaded_shards_are_deleted_once_tokenized_local_data_is_not(tokenizer, tmp_path: Path) -> None:
-    path = write(tmp_path / "a.csv", "text,label\nthe rain,a\npasta,b\n")
-    encode([path], tokenizer, tmp_path / "t1")
-    assert path.exists()
-    encode([path], tokenizer, tmp_path / "t2", delete_read=True)
-    assert not path.exists()
 
 
 def test_pairs_keep_token_types(tokenizer, tmp_path: Path) -> None:

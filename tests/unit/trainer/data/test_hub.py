@@ -110,3 +110,18 @@ def test_offline_mode_asks_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     monkeypatch.setattr(constants, "ENDPOINT", closed_port_url())
     assert hub.locate("bert-base-cased") == "bert-base-cased"
+
+
+@pytest.mark.parametrize("hub_answering", [(200, {"X-Repo-Commit": "0123abcd"})], indirect=True)
+def test_a_model_revision_is_resolved_to_its_commit(hub_answering: str) -> None:
+    located = hub.probe("team/classifier", "v1.0")
+    assert (located.target, located.commit) == ("team/classifier", "0123abcd")
+
+
+@pytest.mark.parametrize("hub_answering", [(404, {"X-Error-Code": "RevisionNotFound"})], indirect=True)
+def test_a_missing_model_revision_names_its_flag(hub_answering: str) -> None:
+    with pytest.raises(NotFoundError) as missing:
+        hub.probe("team/classifier", "v9")
+    assert (
+        str(missing.value) == "model 'team/classifier' has no revision 'v9' on the Hub: fix --model-revision"
+    )

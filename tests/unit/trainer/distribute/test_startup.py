@@ -79,7 +79,9 @@ def test_a_verb_on_cpu_starts_with_the_trainer_s_own_lines(tmp_path: Path) -> No
     env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
     env["TF_CPP_MIN_LOG_LEVEL"] = "1"  # the image's setting: warnings stay visible
     missing = tmp_path / "no-model"
-    command = [sys.executable, "-m", "trainer", "train", "--model", str(missing), "--train-data", "x.csv"]
+    data = tmp_path / "x.csv"  # the data is located first: it must exist for the model to be looked for
+    data.write_text("text,label\n")
+    command = [sys.executable, "-m", "trainer", "train", "--model", str(missing), "--train-data", str(data)]
     result = subprocess.run(
         [*command, "--output", str(tmp_path / "out")],
         capture_output=True,
