@@ -24,8 +24,8 @@ from trainer.data.sources import DataSpec, open_collection
 from trainer.storage import Location, Storage
 
 model, csv, folder, work = (Path(p) for p in sys.argv[1:5])
-how = Tokenizing(SimpleNamespace(text_column=["text"], label_column="label", label_separator=None), AutoTokenizer.from_pretrained(model),
-                 16, LabelCollector(), "training data")
+columns = SimpleNamespace(text_column=["text"], label_column="label", label_separator=None)
+how = Tokenizing(columns, AutoTokenizer.from_pretrained(model), 16, LabelCollector(), "training data")
 def read(path, split, name):
     spec = DataSpec("--train-data", location=Location.local(path))
     rows = open_collection(spec, Storage(), work / name, "auto").source(split, "")
