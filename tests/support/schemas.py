@@ -23,7 +23,8 @@ def problems(name: str, document: Any) -> list[str]:
 
 def problems_in_buckets(endpoint: S3Endpoint, bucket_prefix: str) -> tuple[int, list[str]]:
     """(documents checked, problems) over every run.json and metrics.json in the buckets named `bucket_prefix*`;
-    documents under checkpoints/ are not the trainer's outputs and are skipped."""
+    documents under checkpoints/ are not the trainer's outputs and are skipped, nor are the hand-made ones the
+    launcher's sweep tests write under lr-sweep/ (they hold only what `launcher results` reads)."""
     client = endpoint.client()
     checked, found = 0, []
     for bucket in (
@@ -32,7 +33,8 @@ def problems_in_buckets(endpoint: S3Endpoint, bucket_prefix: str) -> tuple[int, 
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
             for key in (o["Key"] for o in page.get("Contents", [])):
                 name = PurePosixPath(key).name
-                if name not in DOCUMENTS or "checkpoints" in PurePosixPath(key).parts:
+                parts = PurePosixPath(key).parts
+                if name not in DOCUMENTS or "checkpoints" in parts or parts[0] == "lr-sweep":
                     continue
                 document = json.loads(client.get_object(Bucket=bucket, Key=key)["Body"].read())
                 checked += 1

@@ -261,10 +261,11 @@ def _publish(
     serving.write_serving_folder(model, prepared.tokenizer, names, staging / serving.SERVING_DIR)
     timeline.mark("serving_exported")
     checkpoints.wait()  # the end of training waits for the uploads; they ran while it evaluated and exported
-    log.info(
-        "checkpoints: training waited %.2fs for their snapshots in all; they were written and uploaded behind it",
-        checkpoints.stall_seconds,
-    )
+    if checkpoints.last_saved is not None:
+        log.info(
+            "checkpoints: training waited %.2fs for their snapshots in all; they were written and uploaded behind it",
+            checkpoints.stall_seconds,
+        )
     timeline.mark("checkpoints_uploaded")
     document = metrics.training_document(
         trained.history,

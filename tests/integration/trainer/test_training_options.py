@@ -92,7 +92,7 @@ def test_a_metric_the_evaluation_does_not_report_fails_before_training(
     result = run_trainer(argv, s3.endpoint, tmp_path / "work")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == (
-        "trainer: error: --metric-for-best-model mse: this run's evaluation reports accuracy, loss, macro_f1; "
-        "choose one of those"
+        "trainer: error: --metric-for-best-model mse: this run's evaluation reports accuracy, f1_macro, loss, macro_f1"
+        "; choose one of those"
     )
     assert "first training step" not in result.stderr
