@@ -43,6 +43,21 @@ class RunTensorBoard(keras.callbacks.TensorBoard):
     def _implements_train_batch_hooks(self) -> bool:
         return True
 
+    def set_model(self, model: keras.Model) -> None:
+        """Keep the writers across the per-epoch `fit` calls: one event file per run folder and process. Keras opens
+        new ones every `fit`, whose names (creation second, then an unpadded counter) can sort out of order."""
+        writers = self._writers
+        super().set_model(model)
+        self._writers = writers
+
+    def _close_writers(self) -> None:
+        """Keras closes the writers after every `fit`; they stay open until `finish`, flushed."""
+        for writer in self._writers.values():
+            writer.flush()
+
+    def _delete_tmp_write_dir(self) -> None:
+        """A non-chief worker's scratch folder outlives the `fit` calls too; `finish` removes it."""
+
     def on_train_begin(self, logs: Mapping[str, Any] | None = None) -> None:
         super().on_train_begin(logs)
         self._global_train_batch = self._batches_run  # profile steps count over the whole process
@@ -74,7 +89,11 @@ class RunTensorBoard(keras.callbacks.TensorBoard):
         trace, close the writers and upload everything, waiting for it."""
         if self._is_tracing:
             self._stop_trace()
-        self._close_writers()
+        for writer in self._writers.values():
+            writer.close()
+        self._writers = {}
+        if self.model is not None:
+            super()._delete_tmp_write_dir()
         self._events.sync()
         self._events.wait()
 

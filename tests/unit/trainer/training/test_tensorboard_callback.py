@@ -1,6 +1,7 @@
 """Keras' TensorBoard callback as a run uses it: one `fit` per epoch, events synced to the output while training,
 a second process resuming where the first stopped. Read back with TensorBoard's own event reader."""
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -82,7 +83,11 @@ def test_epoch_and_step_curves_are_synced_live_and_continue_after_a_resume(tmp_p
     train(model, first, range(0, 3), live)
     first.close()
     assert live == [[1], [1, 2]]  # in the output while the run trains
+    for run in ("train", "validation"):  # one file per run folder, however many `fit` calls
+        assert len(list((tmp_path / "process-1" / run).glob("events.out.tfevents.*"))) == 1
 
+    # Event file names begin with their creation second; a resumed run starts in a new pod, seconds later.
+    time.sleep(1.0 - time.time() % 1.0)
     # A second process resumes from the checkpoint at the end of epoch 2 (as after a SIGKILL that came before
     # the next one landed): the output already holds epoch 3's events, which the new ones replace.
     model.optimizer.iterations.assign(2 * STEPS_PER_EPOCH)
