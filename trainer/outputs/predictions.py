@@ -3,7 +3,8 @@ file, a stream shard), and predictions.json.
 
 <output>/
   <part base name>.jsonl    one JSON object per input row, in input order: the kept input columns (default:
-                            the text columns), then by the model's problem type
+                            the text columns; one named like a prediction field, e.g. a gold "label", as
+                            "input_label"), then by the model's problem type
                             single-label: "label" (predicted name), "probability" (its softmax probability)
                               and, with --all-probabilities, "probabilities" {label: p}
                             multi-label: "labels" [names whose sigmoid reaches --threshold], "scores" {label: p}
@@ -30,6 +31,14 @@ OUTPUT_SUFFIX = ".jsonl"
 ARROW_SUFFIX = ".arrow"
 """The data files of a save_to_disk folder."""
 SUMMARY_FILE = "predictions.json"
+PREDICTION_FIELDS = frozenset({"label", "probability", "probabilities", "labels", "scores", "score"})
+KEPT_PREFIX = "input_"
+
+
+def kept_field(column: str) -> str:
+    """The output field of a kept input column: its name, or `input_<name>` where a prediction field has it (a gold
+    `label` column kept beside the predicted `label`)."""
+    return KEPT_PREFIX + column if column in PREDICTION_FIELDS else column
 
 
 def output_name(relative: str) -> str:
@@ -61,7 +70,7 @@ def prediction_lines(
     """The JSON Lines of one chunk's rows (each line ends with a newline)."""
     predicted = _predicted(logits, labels, all_probabilities=all_probabilities, threshold=threshold)
     lines = [
-        json.dumps({**{c: chunk[c][i] for c in kept}, **fields}, ensure_ascii=False)
+        json.dumps({**{kept_field(c): chunk[c][i] for c in kept}, **fields}, ensure_ascii=False)
         for i, fields in enumerate(predicted)
     ]
     return "\n".join(lines) + "\n"

@@ -33,6 +33,18 @@ def test_one_line_per_row_with_the_kept_columns_the_label_and_its_probability() 
     }
 
 
+def test_a_kept_gold_label_is_written_beside_the_predicted_one() -> None:
+    chunk = {"id": ["7"], "label": ["neg"]}
+    logits = np.log(np.array([[0.25, 0.75]]))
+    text = prediction_lines(chunk, ["id", "label"], logits, LabelMap(("neg", "pos")), all_probabilities=False)
+    assert json.loads(text) == {
+        "id": "7",
+        "input_label": "neg",
+        "label": "pos",
+        "probability": pytest.approx(0.75),
+    }
+
+
 def test_a_regression_writes_the_score() -> None:
     chunk = {"text": ["ok", "bad"]}
     text = prediction_lines(
