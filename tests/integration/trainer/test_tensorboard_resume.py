@@ -1,14 +1,13 @@
 """TensorBoard across a preemption, for real: `trainer train` stopped by SIGTERM in its second epoch, its events
 already in the output while it trained, then resumed; the published curves cover every epoch, steps only increasing,
 read with TensorBoard's own event reader. (Events written past the checkpoint a SIGKILL leaves behind:
-tests/unit/trainer/training/test_tensorboard.py.)"""
+tests/unit/trainer/outputs/test_tensorboard.py.)"""
 
 import signal
-import time
 from pathlib import Path
 
 import pytest
-from test_preemption import args, keys, start
+from test_preemption import args, keys, start, wait_for_step
 from trainer_e2e_helpers import Staged, run_trainer
 
 from support.tensorboard_events import read_run, steps
@@ -18,21 +17,6 @@ pytestmark = pytest.mark.slow
 EPOCHS = 3
 STEPS_PER_EPOCH = 480 // 16
 LOG_EVERY = 10
-
-
-def wait_for_step(s3: Staged, output: str, process, step: int, timeout: float = 180) -> None:
-    """Until a complete checkpoint at `step` or later is in storage."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        done = [
-            int(k.split("/")[1].removeprefix("ckpt-")) for k in keys(s3, output) if k.endswith("/COMPLETE")
-        ]
-        if any(d >= step for d in done):
-            return
-        assert process.poll() is None, process.communicate()[1][-3000:]
-        time.sleep(0.2)
-    process.kill()
-    raise AssertionError(f"no checkpoint at step {step} or later in time")
 
 
 def download(s3: Staged, output: str, dest: Path) -> Path:
