@@ -65,12 +65,24 @@ def start(s3: Staged, argv: list[str], work: Path) -> subprocess.Popen[str]:
     )
 
 
+def freeze(process: subprocess.Popen[str]) -> None:
+    """SIGSTOP: a toy run finishes in seconds, so the test looks and signals while the trainer cannot move on."""
+    process.send_signal(signal.SIGSTOP)
+
+
+def interrupt(process: subprocess.Popen[str], signum: int) -> None:
+    """Deliver `signum` to a frozen trainer (SIGTERM waits, pending, until SIGCONT)."""
+    process.send_signal(signum)
+    process.send_signal(signal.SIGCONT)
+
+
 def wait_for_checkpoint(s3: Staged, output: str, process: subprocess.Popen[str], timeout: float = 180) -> str:
-    """The first checkpoint that is complete in storage (its COMPLETE marker landed)."""
+    """The first checkpoint that is complete in storage (its COMPLETE marker landed); the trainer is left frozen."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         complete = sorted(k.split("/")[1] for k in keys(s3, output) if k.endswith("/COMPLETE"))
         if complete:
+            freeze(process)
             return complete[0]
         assert process.poll() is None, process.communicate()[1][-3000:]
         time.sleep(0.05)
@@ -97,7 +109,7 @@ def test_sigkill_after_a_checkpoint_resumes_and_ends_where_an_uninterrupted_run_
     argv = args(s3, output, "--checkpoint-every-steps", "0")  # epoch-end checkpoints only
     process = start(s3, argv, tmp_path / "w1")
     first = wait_for_checkpoint(s3, output, process)
-    process.send_signal(signal.SIGKILL)
+    interrupt(process, signal.SIGKILL)
     process.wait(timeout=30)
     assert first == f"ckpt-{STEPS_PER_EPOCH:010d}"  # the end of epoch 1
     assert "_SUCCESS" not in keys(s3, output)
@@ -132,7 +144,7 @@ def test_sigterm_checkpoints_gracefully_and_resumes_ignoring_a_cut_off_upload(
     argv = args(s3, output, "--checkpoint-every-steps", "7")
     process = start(s3, argv, tmp_path / "w1")
     wait_for_checkpoint(s3, output, process)
-    process.send_signal(signal.SIGTERM)
+    interrupt(process, signal.SIGTERM)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == ExitCode.RETRYABLE, stderr[-3000:]
     last_line = stderr.strip().splitlines()[-1]
@@ -185,7 +197,7 @@ def test_sigkill_with_gradient_accumulation_resumes_at_an_optimizer_step_and_end
     argv = args(s3, output, *accumulate)
     process = start(s3, argv, tmp_path / "w1")
     first = wait_for_checkpoint(s3, output, process)
-    process.send_signal(signal.SIGKILL)
+    interrupt(process, signal.SIGKILL)
     process.wait(timeout=30)
     # The end of epoch 1, or of epoch 2 when both landed between two looks (a toy epoch takes a fraction of a second)
     epoch_ends = (steps_per_epoch, 2 * steps_per_epoch)
@@ -212,14 +224,15 @@ def test_sigkill_with_gradient_accumulation_resumes_at_an_optimizer_step_and_end
 def wait_for_step(
     s3: Staged, output: str, process: subprocess.Popen[str], step: int, timeout: float = 180
 ) -> None:
-    """Until a complete checkpoint at `step` or later is in storage."""
+    """Until a complete checkpoint at `step` or later is in storage; the trainer is left frozen."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         steps = [int(k.split("/")[1][5:]) for k in keys(s3, output) if re.search(r"/ckpt-\d+/COMPLETE$", k)]
         if any(s >= step for s in steps):
+            freeze(process)
             return
         assert process.poll() is None, process.communicate()[1][-3000:]
-        time.sleep(0.2)
+        time.sleep(0.05)
     process.kill()
     raise AssertionError(f"no checkpoint at step {step} or later landed in time")
 
@@ -240,7 +253,7 @@ def test_sigkill_keeps_the_best_so_far_and_the_patience_count(staged: Staged, tm
     argv = args(s3, output, *best)
     process = start(s3, argv, tmp_path / "w1")
     wait_for_step(s3, output, process, 20)
-    process.send_signal(signal.SIGKILL)
+    interrupt(process, signal.SIGKILL)
     process.wait(timeout=30)
     assert any(k.startswith("checkpoints/best-0000000010/") for k in keys(s3, output))
 
