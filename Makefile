@@ -28,7 +28,7 @@ BUILD_ARGS ?=
 help:
 	@echo "make install  create .venv with the trainer, the launcher and the dev tools (from uv.lock)"
 	@echo "make demo     train a classifier end to end against a local S3 server, on CPU, offline"
-	@echo "make test     run the test suite"
+	@echo "make test     run the test suite (TEST_WORKERS parallel workers, default one per core up to 4)"
 	@echo "make lint     ruff and hadolint"
 	@echo "make bench    trainer (defaults) vs the seed-style and HF-example recipes on BENCH_DATA (default ../shared/data/sst2); not a test"
 	@echo "make bench-full  one epoch over all of BENCH_DATA, trainer vs seed-style recipe, one seed, in the background"
@@ -53,8 +53,13 @@ install: $(STAMP)
 $(MODEL_DIR)/config.json: | $(UV)
 	$(TOOLS)/bin/python scripts/fetch_minilm.py $(MODEL_DIR)
 
+# One pytest worker per core, at most 4 (each may start TensorFlow trainer subprocesses); TEST_WORKERS=0 runs serially.
+# worksteal: a worker that finishes early takes over queued tests from the other, so the minute-long ones do not
+# end up in one worker's tail.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n < 4 ? n : 4 )))
+
 test: $(STAMP)
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist worksteal
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check trainer launcher tests scripts demo benchmarks
