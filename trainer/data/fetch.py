@@ -11,6 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# First: transformers imported through it scans its model folders once (transformers_imports).
+from trainer.data.transformers_imports import IMPORTS
+
+# isort: split
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 from trainer.data import hub
@@ -64,7 +68,8 @@ def resolve_model(
 
 def load_tokenizer(model: Path | str, revision: str | None = None) -> PreTrainedTokenizerBase:
     try:
-        return AutoTokenizer.from_pretrained(str(model), revision=revision)
+        with IMPORTS:
+            return AutoTokenizer.from_pretrained(str(model), revision=revision)
     except (OSError, ValueError) as e:
         first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise NotFoundError(

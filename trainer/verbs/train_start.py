@@ -5,10 +5,14 @@ needs no TensorFlow. So, once the output is known not to hold a completed run, a
 `data.prepare` (download, tokenizer, labels, eval split, token files: `verbs.fetching`) while the main thread
 loads TensorFlow, splits the CPU (--cpu-replicas) and hands over to `verbs.train`, which takes the prepared inputs
 when it needs them: after building the strategy (MultiWorkerMirroredStrategy must come before any other
-TensorFlow op, and the thread runs none).
+TensorFlow op, and the thread runs none). The thread may still be loading the tokenizer when the main thread imports
+transformers' TF classes: both hold `transformers_imports.IMPORTS` meanwhile.
 """
 
+from types import ModuleType
+
 from trainer.data.prepare import TrainingInputs
+from trainer.data.transformers_imports import IMPORTS
 from trainer.distribute.startup import load_tensorflow
 from trainer.outputs.timing import Timeline
 from trainer.settings.train import TrainSettings
@@ -32,6 +36,12 @@ def _start(settings: TrainSettings, scope: Scope, inputs: TrainingInputs, timeli
 
     configure_devices(settings.cpu_replicas)
     timeline.mark("tensorflow_loaded")
-    from trainer.verbs import train  # TensorFlow's side of the run: tf_keras, transformers' TF classes
+    import_training().train(settings, scope, fetching, timeline)
 
-    train.train(settings, scope, fetching, timeline)
+
+def import_training() -> ModuleType:
+    """`verbs.train`: TensorFlow's side of the run (tf_keras, transformers' TF classes), imported holding
+    `IMPORTS`, as the fetch thread loads the tokenizer."""
+    with IMPORTS:
+        from trainer.verbs import train
+    return train
