@@ -42,6 +42,7 @@ def export_saved_model(model: Any, dest_dir: Path, label_names: Sequence[str] | 
     spec_types = tf.TensorSpec([None, None], tf.int32, name="token_type_ids")
 
     problem_type = getattr(model.config, "problem_type", None) or SINGLE_LABEL
+    takes_token_types = "token_type_ids" in getattr(model, "input_signature", {})
 
     def outputs(logits: tf.Tensor) -> dict[str, tf.Tensor]:
         logits = tf.cast(logits, tf.float32)
@@ -63,6 +64,9 @@ def export_saved_model(model: Any, dest_dir: Path, label_names: Sequence[str] | 
 
         @tf.function(input_signature=[spec_ids, spec_mask])
         def serve(self, input_ids: tf.Tensor, attention_mask: tf.Tensor) -> dict[str, tf.Tensor]:
+            # All-zero token types, which the model assumes without them: one trace of the model serves both.
+            if takes_token_types:
+                return self.serve_pairs(input_ids, attention_mask, tf.zeros_like(input_ids))
             return outputs(model(input_ids=input_ids, attention_mask=attention_mask, training=False).logits)
 
         @tf.function(input_signature=[spec_ids, spec_mask, spec_types])
@@ -79,7 +83,7 @@ def export_saved_model(model: Any, dest_dir: Path, label_names: Sequence[str] | 
 
     module = Serving()
     signatures = {SIGNATURE: module.serve}
-    if "token_type_ids" in getattr(model, "input_signature", {}):
+    if takes_token_types:
         signatures[PAIR_SIGNATURE] = module.serve_pairs
     if dest_dir.exists():
         shutil.rmtree(dest_dir)

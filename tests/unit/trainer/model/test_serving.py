@@ -58,7 +58,22 @@ def test_serving_signature_matches_keras_logits(mirrored_model, tiny_bert: Path,
     np.testing.assert_allclose(probabilities.sum(axis=-1), 1.0, rtol=1e-5)
     np.testing.assert_array_equal(probabilities.argmax(-1), expected.argmax(-1))
     assert [n.decode() for n in loaded.label_names.numpy()] == list(LABELS.names)
-    assert serving.PAIR_SIGNATURE in loaded.signatures  # BERT takes token type ids: sentence pairs
+    # BERT takes token type ids, so sentence pairs have their signature; the default one is it with all-zero types.
+    pairs = loaded.signatures[serving.PAIR_SIGNATURE]
+    second = np.zeros_like(batch["input_ids"])
+    second[:, 3:] = 1
+    with_types = pairs(
+        input_ids=tf.constant(batch["input_ids"]),
+        attention_mask=tf.constant(batch["attention_mask"]),
+        token_type_ids=tf.constant(second),
+    )["logits"].numpy()
+    np.testing.assert_allclose(
+        with_types,
+        mirrored_model({**batch, "token_type_ids": second}, training=False).logits.numpy(),
+        rtol=1e-4,
+        atol=1e-5,
+    )
+    assert not np.allclose(with_types, expected)
 
 
 def test_serving_folder_loads_with_tensorflow_alone(mirrored_model, tiny_bert: Path, tmp_path: Path) -> None:
