@@ -14,6 +14,7 @@ a TF-only container, or a notebook. Models that take token type ids (BERT) also 
 
 import shutil
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,16 @@ SERVING_DIR = "serving"
 SAVED_MODEL_DIR = "saved_model"
 SIGNATURE = "serving_default"
 PAIR_SIGNATURE = "serving_with_token_type_ids"
+
+
+def serving_outputs(logits: tf.Tensor, problem_type: str) -> dict[str, tf.Tensor]:
+    """The signature's outputs from the model's logits, by its problem type (`export_saved_model`)."""
+    logits = tf.cast(logits, tf.float32)
+    if problem_type == REGRESSION:
+        return {"logits": logits, "score": logits[:, 0]}
+    if problem_type == MULTI_LABEL:
+        return {"logits": logits, "probabilities": tf.math.sigmoid(logits)}
+    return {"logits": logits, "probabilities": tf.nn.softmax(logits, axis=-1)}
 
 
 def export_saved_model(model: Any, dest_dir: Path, label_names: Sequence[str] | None = None) -> Path:
@@ -43,14 +54,7 @@ def export_saved_model(model: Any, dest_dir: Path, label_names: Sequence[str] | 
 
     problem_type = getattr(model.config, "problem_type", None) or SINGLE_LABEL
     takes_token_types = "token_type_ids" in getattr(model, "input_signature", {})
-
-    def outputs(logits: tf.Tensor) -> dict[str, tf.Tensor]:
-        logits = tf.cast(logits, tf.float32)
-        if problem_type == REGRESSION:
-            return {"logits": logits, "score": logits[:, 0]}
-        if problem_type == MULTI_LABEL:
-            return {"logits": logits, "probabilities": tf.math.sigmoid(logits)}
-        return {"logits": logits, "probabilities": tf.nn.softmax(logits, axis=-1)}
+    outputs = partial(serving_outputs, problem_type=problem_type)
 
     class Serving(tf.Module):
         # The functions call the model through a closure and the module tracks only its variables: holding the
