@@ -60,12 +60,12 @@ def check_tokenizer(rows: RowSource, tokenizer: Any) -> None:
 
 
 def _load(folder: Path, what: str) -> Any:
-    from transformers import AutoTokenizer
-
     from trainer.data.transformers_imports import IMPORTS
 
     try:
         with IMPORTS:
+            from transformers import AutoTokenizer
+
             return AutoTokenizer.from_pretrained(str(folder))
     except (OSError, ValueError) as e:
         raise DataError(f"cannot load the tokenizer of {what} from {TOKENIZER_DIR}/: {first_line(e)}") from e

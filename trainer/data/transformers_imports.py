@@ -4,14 +4,16 @@
 TF side (`verbs.train`). transformers resolves its names lazily (`_LazyModule`), and two threads resolving them
 at once can meet a module the other has half initialized. Measured here (transformers 4.54): when the tokenizer
 loaded while the main thread imported, `from ..models.bert import BertTokenizer` in transformers' data collator
-failed with ImportError in 3 runs of 5. That happens in production whenever the model's download outlasts
-`import tensorflow` (a large model, a slow bucket). Both threads hold `IMPORTS` while they make transformers
-import its modules; the same race is reported against transformers 5 (vectorize-io/hindsight#994).
+failed with ImportError in 3 trainer runs of 5 (and in 5 runs of 15 of this module's unit test without the lock).
+That happens in production whenever the model's download outlasts `import tensorflow` (a large model, a slow
+bucket). Both threads hold `IMPORTS` while they make transformers import its modules; the same race is reported
+against transformers 5 (vectorize-io/hindsight#994).
 
 **One scan.** transformers 4.x lists what each of its ~380 model folders exports by reading every file: once when
 `transformers` is imported, then again when `transformers.models` is, because the cache meant to keep the first
-scan holds 128 folders. The second scan took 0.3-0.5 s of every start on the trainer's critical path. Importing
-transformers through this module answers the second from the first (upstream sped the scan up in 5.x, #44253).
+scan holds 128 folders. The second scan took 0.25 s of every start (2 cores), on the trainer's critical path.
+Importing transformers through this module answers the second from the first (upstream sped the scan up in 5.x,
+#44253).
 """
 
 import sys
