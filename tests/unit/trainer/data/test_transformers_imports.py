@@ -66,7 +66,7 @@ RACE = """
 import sys, threading
 import tensorflow  # as in `trainer train`: the main thread imports transformers' TF side after TensorFlow
 from trainer.data.fetch import load_tokenizer
-from trainer.verbs import train_start  # noqa: F401 (the main thread's imports before TensorFlow)
+from trainer.verbs import train_start  # the main thread's imports before TensorFlow
 
 ready = threading.Barrier(2)
 failures = []
