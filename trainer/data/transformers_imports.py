@@ -43,14 +43,14 @@ def models_structure(package_structure: ImportStructure) -> ImportStructure:
     }
 
 
-def reuse_models_scan() -> bool:
-    """Make `transformers.models` take its import structure from the package's scan; False if too late or not
-    applicable (transformers.models already imported, or a transformers without this scan)."""
+def reuse_models_scan() -> None:
+    """Make `transformers.models` take its import structure from the package's scan; nothing to do once
+    transformers.models is imported (it has scanned), or in a transformers without this scan."""
     from transformers.utils import import_utils
 
     scan: Callable[..., Any] | None = getattr(import_utils, "define_import_structure", None)
-    if "transformers.models" in sys.modules or scan is None or getattr(scan, "reuses_models_scan", False):
-        return False
+    if "transformers.models" in sys.modules or scan is None:
+        return
     models_dir = Path(transformers.__file__).parent / "models"
     models_init = models_dir / "__init__.py"
 
@@ -59,9 +59,7 @@ def reuse_models_scan() -> bool:
             return models_structure(scan(models_dir, prefix="models"))  # transformers/__init__'s call: cached
         return scan(module_path, prefix)
 
-    define_import_structure.reuses_models_scan = True  # type: ignore[attr-defined]
     import_utils.define_import_structure = define_import_structure
-    return True
 
 
 reuse_models_scan()

@@ -2,6 +2,7 @@
 each check in a fresh interpreter, where transformers is not imported yet."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,9 +15,13 @@ REPO = Path(__file__).resolve().parents[4]
 
 
 def run_fresh(script: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env_script = "import os\nos.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')\n" + script
     return subprocess.run(
-        [sys.executable, "-c", env_script, *args], capture_output=True, text=True, cwd=REPO, timeout=300
+        [sys.executable, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        timeout=300,
     )
 
 
